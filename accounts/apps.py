@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
+
+
+class DangoAdminConfig(AdminConfig):
+    default_site = "accounts.admin_site.DangoAdminSite"

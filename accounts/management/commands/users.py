@@ -1,0 +1,134 @@
+from django.core.exceptions import ValidationError
+from django.core.management import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.managers import normalize_email_address
+from accounts.models import User
+from accounts.passwords import generate_one_time_password, reset_to_one_time_password
+from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
+from rbac.roles import Role
+
+ROLE_NAMES = ", ".join(role.value for role in Role)
+
+
+def find_user(email: str) -> User:
+    normalized = normalize_email_address(email)
+    try:
+        return User.objects.get(email=normalized)
+    except User.DoesNotExist:
+        raise CommandError(f"No user has the email address {normalized!r}. List users with: manage.py users list") from None
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role.parse(value)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
+class Command(BaseCommand):
+    help = "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, reset-password."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        listing = actions.add_parser("list", help="List users with role, status and last sign-in.")
+        listing.add_argument("--role", help=f"Only users with this role ({ROLE_NAMES}).")
+        listing.add_argument("--inactive", action="store_true", help="Only deactivated users.")
+
+        create = actions.add_parser("create", help="Create a user and print a one-time password.")
+        create.add_argument("email")
+        create.add_argument("--role", required=True, help=f"Role of the new user ({ROLE_NAMES}).")
+        create.add_argument("--name", default="", help="Full name.")
+
+        set_role_parser = actions.add_parser("set-role", help="Give a user a different role.")
+        set_role_parser.add_argument("email")
+        set_role_parser.add_argument("role", help=ROLE_NAMES)
+
+        for name, text in [
+            ("deactivate", "Block a user from signing in and end their sessions."),
+            ("reactivate", "Let a deactivated user sign in again."),
+            ("reset-password", "Replace a user's password with a one-time password that must be changed."),
+        ]:
+            actions.add_parser(name, help=text).add_argument("email")
+
+        delete = actions.add_parser("delete", help="Delete a user for good.")
+        delete.add_argument("email")
+        delete.add_argument("--yes", action="store_true", help="Confirm the deletion; required.")
+
+    def handle(self, *args, action, **options):
+        handler = getattr(self, "handle_" + action.replace("-", "_"))
+        try:
+            handler(**options)
+        except (RoleChangeError, ValidationError) as error:
+            raise CommandError(" ".join(error.messages)) from None
+
+    def handle_list(self, role=None, inactive=False, **options):
+        users = User.objects.prefetch_related("groups").order_by("email")
+        if role:
+            users = users.filter(groups__name=parse_role(role).group_name)
+        if inactive:
+            users = users.filter(is_active=False)
+        self.stdout.write(f"{'email':40} {'role':8} {'active':7} last sign-in")
+        for user in users:
+            user_role = get_role(user)
+            last = user.last_login.strftime("%Y-%m-%d %H:%M") if user.last_login else "never"
+            self.stdout.write(
+                f"{user.email:40} {(user_role.value if user_role else 'none'):8} {('yes' if user.is_active else 'no'):7} {last}"
+            )
+
+    def handle_create(self, email, role, name="", **options):
+        new_role = parse_role(role)
+        normalized = normalize_email_address(email)
+        if User.objects.filter(email=normalized).exists():
+            raise CommandError(f"A user with the email address {normalized!r} already exists.")
+        password = generate_one_time_password()
+        try:
+            user = User.objects.create_user(
+                normalized, password, role=new_role.value, full_name=name, must_change_password=True
+            )
+        except ValidationError as error:
+            raise CommandError(f"Cannot create {normalized!r}: {' '.join(error.messages)}") from None
+        self.stdout.write(f"Created {user.email} with the role {new_role.label}.")
+        self.stdout.write(f"One-time password (shown once, must be changed at first sign-in): {password}")
+
+    def handle_set_role(self, email, role, **options):
+        user = find_user(email)
+        new_role = parse_role(role)
+        old_role = set_role(user, new_role)
+        if old_role is new_role:
+            self.stdout.write(f"{user.email} already has the role {new_role.label}; nothing changed.")
+        else:
+            self.stdout.write(f"{user.email}: {old_role.label if old_role else 'none'} -> {new_role.label}.")
+
+    def handle_deactivate(self, email, **options):
+        user = find_user(email)
+        if not user.is_active:
+            raise CommandError(f"{user.email} is already deactivated.")
+        check_can_remove(user, action="deactivate")
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        self.stdout.write(f"Deactivated {user.email}.")
+
+    def handle_reactivate(self, email, **options):
+        user = find_user(email)
+        if user.is_active:
+            raise CommandError(f"{user.email} is already active.")
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        self.stdout.write(f"Reactivated {user.email}.")
+
+    def handle_delete(self, email, yes=False, **options):
+        user = find_user(email)
+        if not yes:
+            raise CommandError(f"Deleting {user.email} cannot be undone. Run again with --yes to confirm.")
+        check_can_remove(user, action="delete")
+        with transaction.atomic():
+            user.delete()
+        self.stdout.write(f"Deleted {user.email}.")
+
+    def handle_reset_password(self, email, **options):
+        user = find_user(email)
+        password = reset_to_one_time_password(user, reason="command")
+        self.stdout.write(f"New one-time password for {user.email} (shown once, must be changed at next sign-in):")
+        self.stdout.write(password)

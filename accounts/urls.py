@@ -1,0 +1,9 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("account/", views.account, name="account"),
+    path("account/sessions/<int:session_id>/revoke/", views.revoke_session, name="revoke_session"),
+    path("account/sessions/revoke-others/", views.revoke_other_sessions, name="revoke_other_sessions"),
+]

@@ -1,0 +1,27 @@
+"""Settings for the test suite: the real stack with a throwaway project folder.
+
+The project folder (secret key, SQLite database, audit log, .dlt) lives in a
+fresh temporary directory per test run unless DANGO_PROJECT_ROOT is set.
+DANGO_TEST_DATABASE_URL and DANGO_TEST_REDIS_URL switch the suite onto
+PostgreSQL and Redis.
+"""
+
+import os
+import tempfile
+
+if "DANGO_PROJECT_ROOT" not in os.environ:
+    os.environ["DANGO_PROJECT_ROOT"] = tempfile.mkdtemp(prefix="dango-test-")
+if os.environ.get("DANGO_TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["DANGO_TEST_DATABASE_URL"]
+if os.environ.get("DANGO_TEST_REDIS_URL"):
+    os.environ["REDIS_URL"] = os.environ["DANGO_TEST_REDIS_URL"]
+
+from dango_site.settings import *  # noqa: E402,F401,F403
+from dango_site.settings import PASSWORD_HASHERS  # noqa: E402
+
+# Argon2 stays first so hashing is exercised as in production, with a small
+# memory cost so the suite runs in minutes.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LOGGING = {"version": 1, "disable_existing_loggers": False}
