@@ -55,3 +55,28 @@ def _require_services(request):
         if os.environ.get("DANGO_REQUIRE_TOOLS") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def audit_log(tmp_path, settings):
+    """Point the audit log at a fresh file; returns a reader of its records."""
+    import json
+
+    path = tmp_path / "logs" / "audit.jsonl"
+    settings.AUDIT_LOG_PATH = path
+    settings.AUDIT_LOG_FSYNC = False
+
+    class AuditLogReader:
+        def __init__(self):
+            self.path = path
+
+        def records(self, event=None):
+            if not path.exists():
+                return []
+            rows = [json.loads(line) for line in path.read_text().splitlines()]
+            return [row for row in rows if event is None or row["event"] == event]
+
+        def events(self):
+            return [row["event"] for row in self.records()]
+
+    return AuditLogReader()
