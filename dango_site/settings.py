@@ -186,6 +186,9 @@ OTP_TOTP_ISSUER = os.environ.get("DANGO_OTP_ISSUER", "Dango")
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
+# WhiteNoise serves files from the app folders (WHITENOISE_USE_FINDERS) until
+# collectstatic fills STATIC_ROOT; the folder must exist either way.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
