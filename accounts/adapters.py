@@ -67,5 +67,6 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         except SocialApp.DoesNotExist:
             # A sign-in URL of a provider that is not set up is a page that
             # does not exist here, not a server error.
-            raise Http404(f"Sign-in with {providers.provider_name(provider)} is not configured on this site.") from None
+            name = providers.provider_name(provider)
+            raise Http404(f"Sign-in with {name} is not configured on this site.") from None
 

@@ -2,8 +2,8 @@
 
 Invited users get a verified EmailAddress row. allauth's password reset
 looks addresses up in that table as well as on the user, so a row left with
-an old address after an Admin changes the user's email would let whoever now
-reads the old mailbox reset the password. Rows for any other address are
+an old address after an Admin changes the user's email would let the current
+owner of the old mailbox reset the password. Rows for any other address are
 therefore deleted when the email changes.
 """
 

@@ -82,7 +82,7 @@ class InviteAdmin(RbacPermissionsMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         # An invitation changes only through the actions (resend, revoke),
-        # so its page is read-only; the actions need the list-level answer.
+        # so its page is read-only. The actions check the list-level permission.
         if obj is not None:
             return False
         return super().has_change_permission(request)

@@ -19,9 +19,9 @@ def generate_token() -> str:
 def hash_token(token: str) -> str:
     """Return the SHA-256 hex digest stored in place of ``token``.
 
-    A fast hash is enough because the token is random, not chosen by a person;
-    looking a token up by its digest also leaks nothing through timing, since
-    an attacker cannot choose digests.
+    A fast hash is enough because the token is random, not chosen by a person.
+    Looking a token up by its digest leaks nothing through timing either,
+    because an attacker cannot choose digests.
     """
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -32,8 +32,8 @@ class Invite(models.Model):
     Only ``token_hash`` is stored; the raw token exists in the link shown to
     the Admin once. ``status`` is pending until the invite is accepted,
     revoked or replaced by a new invite for the same address (stored as
-    expired); a pending invite past ``expires_at`` is expired too, see
-    ``current_status``. ``sent_at`` is when the current link was issued
+    expired). A pending invite past ``expires_at`` counts as expired too (see
+    ``current_status``). ``sent_at`` is when the current link was issued
     (creation or the last resend), ``closed_at`` when the invite stopped being
     pending, and ``user`` the account that accepting it created.
     """

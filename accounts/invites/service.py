@@ -29,15 +29,15 @@ from rbac.roles import Role
 
 logger = logging.getLogger("accounts")
 
-# Where `manage.py runserver` and scripts/serve listen; used for links made on
-# the command line when DANGO_SITE_URL is not set.
+# The address `manage.py runserver` and scripts/serve listen on, used for links
+# made on the command line when DANGO_SITE_URL is not set.
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 # Longer input cannot be a token from generate_token(); it is not hashed.
 MAX_TOKEN_LENGTH = 128
 
 
 class InviteError(ValidationError):
-    """A request about an invitation that cannot be carried out; ``code`` says why.
+    """A request about an invitation that cannot be carried out; ``code`` gives the reason.
 
     Codes: invalid_email, invalid_role, user_exists, invite_pending,
     not_pending, and for acceptance the invitation's status: expired,
@@ -114,7 +114,7 @@ def _actor_user(actor):
 def create_invite(email: str, role, actor=None, request=None) -> IssuedInvite:
     """Invite ``email`` to join with ``role``; return the invitation and its one-time link.
 
-    An expired invitation for the same address is closed and replaced; a
+    An expired invitation for the same address is closed and replaced. A
     pending one makes this raise InviteError("invite_pending"), because two
     live links for one address would be confusing to revoke.
     """
@@ -222,8 +222,9 @@ def check_usable(invite: Invite) -> None:
 def _create_invited_user(invite: Invite, password: str | None, full_name: str) -> User:
     _check_no_account(invite.email)
     user = User.objects.create_user(invite.email, password, role=invite.role, full_name=full_name)
-    # A verified primary address marks the email as proven by the invitation,
-    # so allauth treats the account as the address's owner.
+    # The invitation proved the address, so it is recorded as verified.
+    # Without the row allauth treats the address as unproven, and its email
+    # authentication, if turned on, would wipe the password at a provider sign-in.
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
     invite.status = Invite.Status.ACCEPTED
     invite.user = user
@@ -239,7 +240,7 @@ def accept_invite(invite: Invite, password: str | None, full_name: str = "", req
     acceptance proven by an OAuth provider's verified email instead. Raises
     InviteError when the invitation is no longer usable or the address
     already has an account, and ValidationError when the password breaks the
-    policy; in every error case nothing changes. Signing in is the caller's.
+    policy. In every error case nothing changes. Signing in is the caller's job.
     """
     with transaction.atomic():
         invite = Invite.objects.select_for_update().get(pk=invite.pk)

@@ -112,7 +112,7 @@ def accept(request):
         return _unusable(request, invite)
 
     next_url = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
-    form = AcceptInviteForm(request.POST or None, invite=invite)
+    form = AcceptInviteForm(request.POST if request.method == "POST" else None, invite=invite)
     if request.method == "POST" and form.is_valid():
         try:
             user = accept_invite(
@@ -125,8 +125,8 @@ def accept(request):
                 invite.refresh_from_db()
                 return _unusable(request, invite)
         except ValidationError as error:
-            # The policy can still refuse here if the validators changed
-            # between the form check and the save.
+            # create_user checks the policy again. The form already did, so
+            # this only keeps an unexpected rejection from being a server error.
             form.add_error("password1", error)
         else:
             request.session.pop(INVITE_SESSION_KEY, None)

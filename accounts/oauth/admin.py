@@ -1,9 +1,9 @@
 """Admin pages for sign-in providers and linked identities, replacing allauth's.
 
-allauth's own pages show client secrets and stored tokens in clear text and
-use Django model permissions, which Dango's roles do not carry; these use the
-rbac permissions instead (``auth.manage`` for providers, ``users.view`` and
-``users.manage`` for linked identities).
+allauth's own pages show client secrets and stored tokens in clear text. They
+also check Django model permissions, which Dango's roles do not carry. These
+pages check the rbac permissions instead: ``auth.manage`` for providers,
+``users.view`` and ``users.manage`` for linked identities.
 """
 
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken

@@ -1,16 +1,16 @@
 """The page shown when an OAuth exchange fails before an identity is known.
 
-allauth reports these through the social adapter's ``on_authentication_error``:
-a callback whose ``state`` is unknown to this session (a stale or forged
-link), a provider that returned an error or that could not be reached, and a
-person who cancelled at the provider. No user is signed in or changed.
+allauth reports these through the social adapter's ``on_authentication_error``.
+They are a callback whose ``state`` is unknown to this session (a stale or
+forged link), a provider that returned an error or could not be reached, and
+a person who cancelled at the provider. No user is signed in or changed.
 """
 
 import logging
 
-from requests import RequestException
 from allauth.socialaccount.providers.base.constants import AuthError
 from django.template.response import TemplateResponse
+from requests import RequestException
 
 logger = logging.getLogger("accounts")
 
@@ -40,7 +40,7 @@ def authentication_error_response(request, provider, error=None, exception=None,
             f"Dango could not complete the sign-in with {name}: the provider returned an error or could not be "
             "reached. Try again; if it keeps failing, tell an Admin."
         )
-        # 502 when the provider could not be reached; an error answer from
+        # 502 when the provider could not be reached. An error response from
         # it usually comes from the request (a wrong or reused code).
         status = 502 if isinstance(exception, RequestException) else 400
     logger.warning(

@@ -1,9 +1,9 @@
 """Linking and unlinking Google and GitHub identities, and the events for both.
 
-allauth sends ``social_account_added`` for every new link (an explicit link
-from the account page, or the first sign-in matched by a verified email) and
-``social_account_removed`` for every unlink, including from its own
-connections page; the receivers here turn both into Dango's signals.
+allauth sends ``social_account_added`` for every new link: an explicit link
+from the account page, or the first sign-in matched by a verified email. It
+sends ``social_account_removed`` for every unlink, including from its own
+connections page. The receivers here turn both into Dango's signals.
 """
 
 from allauth.account import signals as account_signals

@@ -3,10 +3,10 @@
 Sign-up is closed, so an identity signs in only as a user who already exists
 or was invited. An identity already linked to a user signs in as that user.
 Otherwise it is matched through the email addresses the provider itself
-marks verified (Google's ``email_verified``, GitHub's verified addresses from
-``/user/emails``); an unverified address never matches, because anyone can
-put any address on a provider account. A match is linked to the user when
-the sign-in completes (``accounts.oauth.links``).
+marks verified: Google's ``email_verified``, and GitHub's verified addresses
+from ``/user/emails``. An unverified address never matches, because anyone
+can put any address on a provider account. A match is linked to the user
+when the sign-in completes (``accounts.oauth.links``).
 """
 
 import logging
@@ -25,8 +25,8 @@ from accounts.oauth.providers import provider_name
 
 logger = logging.getLogger("accounts")
 
-# Why a sign-in was refused: the reason recorded in the audit log, and what
-# the person is told. {provider} and {emails} are filled in.
+# Why a sign-in was refused: the reason recorded in the audit log, and the
+# heading and message shown to the person. {provider} and {emails} are filled in.
 REJECTIONS = {
     "no_verified_email": (
         "{provider} did not confirm an email address",

@@ -1,10 +1,10 @@
-"""Which sign-in providers are configured, and from where.
+"""The configured sign-in providers, and where each one is configured.
 
 A provider is configured either by environment variables (an ``APP`` entry in
 SOCIALACCOUNT_PROVIDERS, see dango_site/settings.py) or by one SocialApp row
 in the admin. allauth raises MultipleObjectsReturned when it finds more than
 one app for a provider, which would turn every page that lists providers
-into a server error; the admin refuses to create such a row, and
+into a server error. The admin refuses to create such a row, and
 ``drop_shadowed_apps`` resolves rows left over from before.
 """
 
@@ -47,7 +47,7 @@ def drop_shadowed_apps(apps: list) -> list:
     by_provider: dict[str, list] = {}
     for app in apps:
         by_provider.setdefault(app.provider, []).append(app)
-    kept = []
+    selected = []
     for provider_id, provider_apps in by_provider.items():
         from_settings = [app for app in provider_apps if app.pk is None]
         from_database = sorted((app for app in provider_apps if app.pk is not None), key=lambda app: app.pk)
@@ -62,5 +62,5 @@ def drop_shadowed_apps(apps: list) -> list:
                 ", ".join(str(app.pk) for app in from_database),
                 "the environment variables" if from_settings else f"social application {chosen[0].pk}",
             )
-        kept.extend(chosen)
-    return kept
+        selected.extend(chosen)
+    return selected

@@ -3,8 +3,8 @@
 It implements the authorization-code flow the way both providers do, with
 the checks that make a test able to fail: the authorize step issues a
 one-time code bound to the client, redirect URI and PKCE challenge; the
-token step checks all three and the client secret; the user-info endpoints
-answer only to access tokens it issued. The identity that "signs in" at the
+token step checks all three and the client secret. The user-info endpoints
+accept only access tokens it issued. The identity that "signs in" at the
 provider is chosen by the test beforehand with ``sign_in_as``.
 
 URL layout, under http://127.0.0.1:<port>:
@@ -34,7 +34,7 @@ CLIENTS = {"google": (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET), "github": (GITHUB
 
 @dataclass
 class Identity:
-    """A provider account. ``emails`` holds (address, verified, primary) triples."""
+    """A provider account. ``emails`` contains (address, verified, primary) triples."""
 
     provider: str
     uid: str

@@ -33,7 +33,7 @@ def open_link(client, url: str, **query):
 
 
 def accept(client, url: str, password: str = GOOD_PASSWORD, password2: str | None = None, **fields):
-    """Open the invite link, load the form and submit it as a browser would; return the answer."""
+    """Open the invite link, load the form and submit it as a browser would; return the response."""
     opened = open_link(client, url, **({"next": fields.pop("next")} if "next" in fields else {}))
     assert opened.status_code == 302, opened.content
     page = client.get(opened["Location"])
@@ -187,7 +187,7 @@ def test_link_expiring_while_form_is_open(client, issued):
 
 
 def test_reused_link(client, issued):
-    """A link works once; opening it again says it was used."""
+    """A link works once; opening it again shows that it was used."""
     accept(client, issued.url)
 
     other = Client()
@@ -303,7 +303,7 @@ def test_next_after_accept_only_to_site_paths(client, issued, next_url, expected
 
 
 def test_open_link_needs_get(client, issued):
-    """The invite link answers only GET and HEAD."""
+    """The invite link accepts only GET and HEAD."""
     assert client.post(link_path(issued.url)).status_code == 405
 
 
@@ -416,3 +416,48 @@ class TestCreateInviteErrors:
         with pytest.raises(InviteError) as raised:
             resend_invite(issued.invite)
         assert raised.value.code == "not_pending"
+
+
+def test_empty_form_post_shows_errors(client, issued):
+    """Posting the form with no fields lists what is missing and creates nothing."""
+    open_link(client, issued.url)
+
+    response = client.post("/invite/accept/", {})
+
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert not User.objects.filter(email="bob@example.com").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_accepts_create_one_user():
+    """Two acceptances of one invitation at the same moment create exactly one user."""
+    import threading
+
+    from django.db import connection
+
+    from accounts.invites.service import accept_invite
+
+    invite = create_invite("bob@example.com", "viewer").invite
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(password):
+        try:
+            barrier.wait()
+            accept_invite(Invite.objects.get(pk=invite.pk), password)
+            outcomes.append("created")
+        except InviteError as error:
+            outcomes.append(f"rejected: {error.code}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(password,)) for password in ("Amber-Falcon-31", "Cobalt-Heron-72")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created", "rejected: accepted"]
+    assert User.objects.filter(email="bob@example.com").count() == 1

@@ -130,7 +130,7 @@ def test_unlink_allowed_while_another_link_remains(oauth_flow, make_user):
 
 
 def test_unlink_other_users_identity_not_found(signed_in, make_user):
-    """Another user's link id answers 404 and stays linked."""
+    """Another user's link id returns 404 and stays linked."""
     bob = make_user("bob@example.com")
     account = SocialAccount.objects.create(user=bob, provider="google", uid="g-bob")
 
@@ -164,3 +164,39 @@ def test_allauth_connections_page_keeps_last_way_rule(oauth_flow, make_user, aud
 
     assert list(SocialAccount.objects.filter(user=carol)) == [google]
     assert [record["details"]["provider"] for record in audit_log.records("oauth_account_unlinked")] == ["github"]
+
+
+def test_admin_unlink_action_keeps_last_way_rule(admin_client, make_user, audit_log):
+    """The admin's unlink action removes links but not a user's last way to sign in."""
+    carol = make_user("carol@example.com", None)
+    only = SocialAccount.objects.create(user=carol, provider="google", uid="g-carol")
+    dave = make_user("dave@example.com", "Correct-Horse-42")
+    removable = SocialAccount.objects.create(user=dave, provider="github", uid="56")
+
+    response = admin_client.post(
+        "/admin/socialaccount/socialaccount/",
+        {"action": "unlink_accounts", "_selected_action": [only.pk, removable.pk]},
+        follow=True,
+    )
+
+    assert "is the only way carol@example.com can sign in" in response.content.decode()
+    assert list(SocialAccount.objects.all()) == [only]
+    records = audit_log.records("oauth_account_unlinked")
+    assert [record["target"]["id"] for record in records] == [dave.pk]
+
+
+def test_user_without_password_can_set_one(oauth_flow, make_user):
+    """A user created by OAuth sets a first password from the account page's link."""
+    carol = make_user("carol@example.com", None)
+    oauth_flow.client.force_login(carol)
+
+    change = oauth_flow.client.get("/accounts/password/change/")
+    assert change.status_code == 302
+    assert change["Location"] == "/accounts/password/set/"
+    response = oauth_flow.client.post(
+        "/accounts/password/set/", {"password1": "Lantern-Orbit-Violet-7", "password2": "Lantern-Orbit-Violet-7"}
+    )
+
+    assert response.status_code == 302
+    carol.refresh_from_db()
+    assert carol.check_password("Lantern-Orbit-Violet-7")

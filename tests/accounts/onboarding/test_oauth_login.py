@@ -124,8 +124,11 @@ def test_linked_identity_signs_in_by_uid(oauth_flow, make_user, audit_log):
     assert len(audit_log.records("oauth_account_linked")) == 1
 
 
-@pytest.mark.parametrize("identity", [google(email="nobody@example.com"), github(emails=[("nobody@example.com", True, True)])],
-                         ids=["google", "github"])
+@pytest.mark.parametrize(
+    "identity",
+    [google(email="nobody@example.com"), github(emails=[("nobody@example.com", True, True)])],
+    ids=["google", "github"],
+)
 def test_unknown_identity_refused(oauth_flow, make_user, audit_log, identity):
     """An identity whose verified address matches no user or invitation gets a clear refusal."""
     make_user("alice@example.com")
@@ -273,7 +276,7 @@ def test_callback_replay_refused(oauth_flow, make_user):
 
 
 def test_consent_denied_at_provider(oauth_flow, make_user):
-    """Cancelling at the provider shows a plain page and signs nobody in."""
+    """Cancelling at the provider shows a plain page and signs no user in."""
     make_user("alice@example.com")
     oauth_flow.fake.sign_in_as(google())
     oauth_flow.fake.deny_consent("google")
@@ -366,7 +369,7 @@ def test_revoked_invite_does_not_match(oauth_flow):
 
 
 def test_unconfigured_provider_login_is_not_found(client, fake_oauth):
-    """Starting sign-in with a provider that is not configured answers 404."""
+    """Starting sign-in with a provider that is not configured returns 404."""
     response = client.post("/accounts/google/login/")
 
     assert response.status_code == 404
