@@ -212,3 +212,8 @@ class UserSessionAdmin(RbacPermissionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+
+# Admin pages defined in their feature's own package; importing registers them.
+from accounts.invites import admin as invite_admin  # noqa: E402,F401
+from accounts.oauth import admin as oauth_admin  # noqa: E402,F401

@@ -9,6 +9,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
+        from accounts import email_addresses  # noqa: F401  (connect receivers)
+        from accounts.oauth import links  # noqa: F401  (connect receivers)
 
 
 class DangoAdminConfig(AdminConfig):

@@ -48,7 +48,8 @@ api_key_created = Signal()
 api_key_revoked = Signal()
 api_key_rejected = Signal()
 
-# Invitations. Arguments: invite, request (or None).
+# Invitations. Arguments: invite, request (or None). user_invited also takes actor (user, or None for
+# the command line) and resent (True when a new link replaced the old one). invite_revoked also takes actor.
 user_invited = Signal()
 invite_accepted = Signal()
 invite_revoked = Signal()

@@ -184,19 +184,23 @@ def on_permission_denied(sender, request, user, permission, **kwargs):
 # Invitations, API keys and social sign-in
 
 @receiver(account_signals.user_invited, dispatch_uid="audit.user_invited")
-def on_user_invited(sender, invite, request=None, **kwargs):
-    _record("user_invited", request=request, target={"type": "invite", "id": invite.pk, "email": invite.email},
-            details={"role": getattr(invite, "role", None)})
+def on_user_invited(sender, invite, request=None, actor=None, resent=False, **kwargs):
+    _record("user_invited", request=request, actor=actor,
+            target={"type": "invite", "id": invite.pk, "email": invite.email},
+            details={"role": getattr(invite, "role", None), "resent": resent})
 
 
 @receiver(account_signals.invite_accepted, dispatch_uid="audit.invite_accepted")
 def on_invite_accepted(sender, invite, request=None, **kwargs):
-    _record("invite_accepted", request=request, target={"type": "invite", "id": invite.pk, "email": invite.email})
+    # The actor is the person accepting: the user the invitation created.
+    _record("invite_accepted", request=request, actor=getattr(invite, "user", None),
+            target={"type": "invite", "id": invite.pk, "email": invite.email})
 
 
 @receiver(account_signals.invite_revoked, dispatch_uid="audit.invite_revoked")
-def on_invite_revoked(sender, invite, request=None, **kwargs):
-    _record("invite_revoked", request=request, target={"type": "invite", "id": invite.pk, "email": invite.email})
+def on_invite_revoked(sender, invite, request=None, actor=None, **kwargs):
+    _record("invite_revoked", request=request, actor=actor,
+            target={"type": "invite", "id": invite.pk, "email": invite.email})
 
 
 def _api_key_target(key) -> dict | None:

@@ -154,3 +154,50 @@ def parse_database_url(url: str, default_sqlite_path: Path) -> dict:
         f"DATABASE_URL has the unsupported scheme {parts.scheme!r}. "
         "Use sqlite:///path or postgres://user@host:port/name."
     )
+
+
+def get_oauth_app(provider: str, label: str) -> dict | None:
+    """Return allauth's ``APP`` entry from DANGO_<PROVIDER>_CLIENT_ID and _CLIENT_SECRET.
+
+    Returns None when neither variable is set, so the provider can be set up
+    in the Django admin instead. Setting only one of the two is a mistake that
+    would show a sign-in button which always fails, so it raises.
+    """
+    id_name = f"DANGO_{provider.upper()}_CLIENT_ID"
+    secret_name = f"DANGO_{provider.upper()}_CLIENT_SECRET"
+    client_id = os.environ.get(id_name, "").strip()
+    secret = os.environ.get(secret_name, "").strip()
+    if not client_id and not secret:
+        return None
+    if not client_id or not secret:
+        present, missing = (id_name, secret_name) if client_id else (secret_name, id_name)
+        raise ImproperlyConfigured(
+            f"{present} is set but {missing} is not. Set both to turn on sign-in with {label}, "
+            "or neither to configure it in the Django admin."
+        )
+    return {"client_id": client_id, "secret": secret}
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def get_base_url(name: str, allow_http: bool = False) -> str | None:
+    """Return the URL in ``name`` without a trailing slash, or None when unset.
+
+    Unless ``allow_http`` is true, the URL must use https, except on a
+    loopback host, where http is allowed for a local stand-in such as the test
+    suite's fake OAuth provider.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an http(s) URL. Example: https://github.example.com")
+    if parts.scheme == "http" and not allow_http and parts.hostname not in LOOPBACK_HOSTS:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} uses http on a host other than 127.0.0.1 or localhost. Use https."
+        )
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}={raw!r} must not contain a query or fragment.")
+    return raw.rstrip("/")

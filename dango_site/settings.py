@@ -172,6 +172,45 @@ ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if _https else "http"
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 
+# Sign-in with Google and GitHub (accounts.oauth). Each provider is configured
+# either from these environment variables or as a SocialApp in the admin, never
+# both. Identities are matched to users by provider-verified email in
+# accounts.oauth.matching, so allauth's own email authentication stays off.
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_PROVIDERS = {"google": {"OAUTH_PKCE_ENABLED": True}, "github": {}}
+for _provider, _label in [("google", "Google"), ("github", "GitHub")]:
+    _app = env.get_oauth_app(_provider, _label)
+    if _app:
+        SOCIALACCOUNT_PROVIDERS[_provider]["APP"] = _app
+# allauth reads provider endpoints once, when it imports the provider, so
+# they can only be moved here (to a GitHub Enterprise host, or to the fake
+# provider the tests start on 127.0.0.1), not with override_settings.
+_google_base_url = env.get_base_url("DANGO_GOOGLE_BASE_URL")
+if _google_base_url:
+    SOCIALACCOUNT_PROVIDERS["google"].update(
+        AUTHORIZE_URL=f"{_google_base_url}/o/oauth2/v2/auth",
+        ACCESS_TOKEN_URL=f"{_google_base_url}/token",
+        IDENTITY_URL=f"{_google_base_url}/oauth2/v2/userinfo",
+        CERTS_URL=f"{_google_base_url}/oauth2/v1/certs",
+        ID_TOKEN_ISSUER=_google_base_url,
+    )
+_github_url = env.get_base_url("DANGO_GITHUB_URL")
+if _github_url:
+    SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = _github_url
+
+# Invitations (accounts.invites). Invite links start with DANGO_SITE_URL when
+# it is known; otherwise with the admin request's own address, or with
+# http://127.0.0.1:8000 on the command line.
+DANGO_INVITE_EXPIRY_HOURS = env.get_int("DANGO_INVITE_EXPIRY_HOURS", 72, minimum=1)
+DANGO_SITE_URL = env.get_base_url("DANGO_SITE_URL", allow_http=True) or (
+    f"https://{DANGO_DOMAIN}" if DANGO_DOMAIN else None
+)
+
 # django-axes: its counters are authoritative per (email, client IP) pair.
 AXES_ENABLED = env.get_bool("DANGO_AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env.get_int("DANGO_LOCKOUT_FAILURES", 5, minimum=1)

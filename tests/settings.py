@@ -7,6 +7,7 @@ PostgreSQL and Redis.
 """
 
 import os
+import socket
 import tempfile
 
 if "DANGO_PROJECT_ROOT" not in os.environ:
@@ -15,6 +16,23 @@ if os.environ.get("DANGO_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["DANGO_TEST_DATABASE_URL"]
 if os.environ.get("DANGO_TEST_REDIS_URL"):
     os.environ["REDIS_URL"] = os.environ["DANGO_TEST_REDIS_URL"]
+
+# Google and GitHub point at the fake provider that tests/accounts/onboarding
+# serves on this port. allauth reads these URLs when it imports a provider,
+# so they are fixed here for the whole run. Client ids from the developer's
+# own environment are dropped: each test configures the providers it needs.
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+DANGO_TEST_OAUTH_PORT = int(os.environ.get("DANGO_TEST_OAUTH_PORT") or _free_port())
+os.environ["DANGO_GOOGLE_BASE_URL"] = f"http://127.0.0.1:{DANGO_TEST_OAUTH_PORT}/google"
+os.environ["DANGO_GITHUB_URL"] = f"http://127.0.0.1:{DANGO_TEST_OAUTH_PORT}/github"
+for _name in ("DANGO_GOOGLE_CLIENT_ID", "DANGO_GOOGLE_CLIENT_SECRET", "DANGO_GITHUB_CLIENT_ID",
+              "DANGO_GITHUB_CLIENT_SECRET", "DANGO_SITE_URL"):
+    os.environ.pop(_name, None)
 
 from dango_site.settings import *  # noqa: E402,F401,F403
 from dango_site.settings import PASSWORD_HASHERS  # noqa: E402

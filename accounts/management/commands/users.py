@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.invites.models import Invite
+from accounts.invites.service import create_invite, get_open_invite, resend_invite, revoke_invite
 from accounts.managers import normalize_email_address
 from accounts.models import User
 from accounts.passwords import generate_one_time_password, reset_to_one_time_password
@@ -27,7 +29,10 @@ def parse_role(value: str) -> Role:
 
 
 class Command(BaseCommand):
-    help = "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, reset-password."
+    help = (
+        "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, "
+        "reset-password, invite, resend-invite, revoke-invite, list-invites."
+    )
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -55,6 +60,15 @@ class Command(BaseCommand):
         delete = actions.add_parser("delete", help="Delete a user for good.")
         delete.add_argument("email")
         delete.add_argument("--yes", action="store_true", help="Confirm the deletion; required.")
+
+        invite = actions.add_parser("invite", help="Invite an email address and print the one-time invite link.")
+        invite.add_argument("email")
+        invite.add_argument("--role", required=True, help=f"Role the invited user gets ({ROLE_NAMES}).")
+        actions.add_parser(
+            "resend-invite", help="Print a new link for a pending invitation; the old link stops working."
+        ).add_argument("email")
+        actions.add_parser("revoke-invite", help="Revoke a pending invitation.").add_argument("email")
+        actions.add_parser("list-invites", help="List invitations with status and expiry.")
 
     def handle(self, *args, action, **options):
         handler = getattr(self, "handle_" + action.replace("-", "_"))
@@ -132,3 +146,41 @@ class Command(BaseCommand):
         password = reset_to_one_time_password(user, reason="command")
         self.stdout.write(f"New one-time password for {user.email} (shown once, must be changed at next sign-in):")
         self.stdout.write(password)
+
+    def _print_link(self, issued) -> None:
+        invite = issued.invite
+        self.stdout.write(
+            f"Invite link for {invite.email} (role {invite.role_label}), valid once until "
+            f"{invite.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now; send it to the invitee:"
+        )
+        self.stdout.write(issued.url)
+
+    def _find_open_invite(self, email: str) -> Invite:
+        invite = get_open_invite(email)
+        if invite is None:
+            raise CommandError(
+                f"No pending invitation exists for {normalize_email_address(email)!r}. "
+                "List invitations with: manage.py users list-invites"
+            )
+        return invite
+
+    def handle_invite(self, email, role, **options):
+        issued = create_invite(email, parse_role(role))
+        self.stdout.write(f"Invited {issued.invite.email} with the role {issued.invite.role_label}.")
+        self._print_link(issued)
+
+    def handle_resend_invite(self, email, **options):
+        self._print_link(resend_invite(self._find_open_invite(email)))
+
+    def handle_revoke_invite(self, email, **options):
+        invite = revoke_invite(self._find_open_invite(email))
+        self.stdout.write(f"Revoked the invitation for {invite.email}; its link no longer works.")
+
+    def handle_list_invites(self, **options):
+        self.stdout.write(f"{'email':40} {'role':8} {'status':9} {'expires (UTC)':17} invited by")
+        for invite in Invite.objects.select_related("invited_by").order_by("email", "-sent_at"):
+            invited_by = invite.invited_by.email if invite.invited_by else "-"
+            self.stdout.write(
+                f"{invite.email:40} {invite.role:8} {invite.current_status.value:9} "
+                f"{invite.expires_at:%Y-%m-%d %H:%M} {invited_by}"
+            )
