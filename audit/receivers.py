@@ -12,6 +12,7 @@ from django.dispatch import receiver
 
 from accounts import signals as account_signals
 from audit.recorder import count_write_failure, record_event
+from credentials import signals as credential_signals
 from rbac import signals as rbac_signals
 
 logger = logging.getLogger("audit")
@@ -239,3 +240,17 @@ def on_oauth_account_linked(sender, provider, user, request=None, **kwargs):
 @receiver(account_signals.oauth_account_unlinked, dispatch_uid="audit.oauth_account_unlinked")
 def on_oauth_account_unlinked(sender, provider, user, request=None, **kwargs):
     _record("oauth_account_unlinked", request=request, target=user_target(user), details={"provider": provider})
+
+
+# Keys and platform
+
+@receiver(credential_signals.secret_key_rotated, dispatch_uid="audit.secret_key_rotated")
+def on_secret_key_rotated(sender, phase, fallbacks, **kwargs):
+    _record("secret_key_rotated", target={"type": "key", "name": "SECRET_KEY"},
+            details={"phase": phase, "fallbacks": fallbacks})
+
+
+@receiver(credential_signals.encryption_key_rotated, dispatch_uid="audit.encryption_key_rotated")
+def on_encryption_key_rotated(sender, counts, **kwargs):
+    _record("encryption_key_rotated", target={"type": "key", "name": "encryption_keys"},
+            details={"counts": counts})
