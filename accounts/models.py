@@ -72,3 +72,7 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id} from {self.ip_address or 'unknown IP'}"
+
+
+# Two-factor models live in their own module; importing them here registers them with the app.
+from accounts.twofactor.models import RecoveryCode, RecoveryCodeDevice  # noqa: E402,F401
