@@ -19,6 +19,12 @@ class AccountAdapter(DefaultAccountAdapter):
             raise PermissionDenied("The client IP address could not be determined.")
         return ip
 
+    def get_login_stages(self) -> list[str]:
+        # Every allauth sign-in, password or social, runs these stages before
+        # Django's login(). The second factor goes last, after any stage that
+        # could still change or reject the user.
+        return [*super().get_login_stages(), "accounts.twofactor.stage.TwoFactorStage"]
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
