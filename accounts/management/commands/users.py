@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts.managers import normalize_email_address
 from accounts.models import User
 from accounts.passwords import generate_one_time_password, reset_to_one_time_password
+from accounts.twofactor import devices as two_factor_devices
 from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
 from rbac.roles import Role
 
@@ -27,7 +28,10 @@ def parse_role(value: str) -> Role:
 
 
 class Command(BaseCommand):
-    help = "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, reset-password."
+    help = (
+        "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, "
+        "reset-password, reset-2fa."
+    )
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -49,6 +53,7 @@ class Command(BaseCommand):
             ("deactivate", "Block a user from signing in and end their sessions."),
             ("reactivate", "Let a deactivated user sign in again."),
             ("reset-password", "Replace a user's password with a one-time password that must be changed."),
+            ("reset-2fa", "Turn off a user's two-factor authentication (lost phone); they can enrol again."),
         ]:
             actions.add_parser(name, help=text).add_argument("email")
 
@@ -132,3 +137,12 @@ class Command(BaseCommand):
         password = reset_to_one_time_password(user, reason="command")
         self.stdout.write(f"New one-time password for {user.email} (shown once, must be changed at next sign-in):")
         self.stdout.write(password)
+
+    def handle_reset_2fa(self, email, **options):
+        user = find_user(email)
+        if not two_factor_devices.disable(user, by=None):
+            raise CommandError(f"{user.email} has no two-factor authentication; nothing to reset.")
+        self.stdout.write(
+            f"Reset two-factor authentication of {user.email}. The next sign-in needs only the password; "
+            "a user whose role requires 2FA is then asked to set it up again."
+        )
