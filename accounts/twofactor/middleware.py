@@ -56,6 +56,8 @@ class TwoFactorPolicyMiddleware:
         "reauthenticate",
         "account_logout",
         "account_change_password",
+        # A user without a password (social sign-in) sets one to re-authenticate.
+        "account_set_password",
     )
 
     def __init__(self, get_response):

@@ -59,6 +59,9 @@ def challenge(request):
         return _restart_sign_in(request, pending, f"The sign-in timed out after {minutes} minutes. Sign in again.")
     if not pending.user.is_active:
         return _restart_sign_in(request, pending, "This account is deactivated. Ask an Admin to reactivate it.")
+    if not devices.is_enrolled(pending.user):
+        # An Admin reset this user's 2FA after the password step.
+        return _restart_sign_in(request, pending, "Your two-factor authentication was reset. Sign in again.")
     if request.method == "POST" and "cancel" in request.POST:
         pending.cancel()
         return redirect(settings.LOGIN_URL)

@@ -218,3 +218,15 @@ def test_reset_user_signs_in_with_password(clock, client, enrolled_user):
 
     assert response["Location"] == reverse("home")
     assert submit_code(client, totp_code(EPOCH)).status_code == 302
+
+
+def test_admin_without_password_can_set_one(client, make_user):
+    """An Admin without a password, who cannot re-authenticate yet, may open the set-password page."""
+    admin = make_user("social-admin@example.com", password=None, role="admin")
+    client.force_login(admin)
+
+    reauth = client.get(reverse("reauthenticate"))
+
+    assert reverse("account_set_password").encode() in reauth.content
+    assert client.get(reverse("account_set_password")).status_code == 200
+    assert client.get(reverse("home"))["Location"] == ENROL

@@ -346,3 +346,16 @@ def test_unverified_session_of_enrolled_user_ended(clock, client, enrolled_user,
     [record] = audit_log.records("session_revoked")
     assert record["details"]["reason"] == "two_factor_required"
 
+
+
+def test_reset_during_code_step(clock, client, enrolled_user):
+    """A 2FA reset between the password and the code restarts the sign-in instead of counting failures."""
+    from accounts.twofactor import devices
+
+    sign_in_with_password(client, enrolled_user.email)
+    devices.disable(enrolled_user)
+
+    response = submit_code(client, totp_code(EPOCH))
+
+    assert response["Location"] == reverse("account_login")
+    assert signed_in_user_id(client) is None
