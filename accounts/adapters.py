@@ -28,6 +28,11 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth also accepts absolute URLs to hosts in ALLOWED_HOSTS; a
         # next= target after sign-in may only be a path on this site.
         return is_site_path(url)
+    def get_login_stages(self) -> list[str]:
+        # Every allauth sign-in, password or social, runs these stages before
+        # Django's login(). The second factor goes last, after any stage that
+        # could still change or reject the user.
+        return [*super().get_login_stages(), "accounts.twofactor.stage.TwoFactorStage"]
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

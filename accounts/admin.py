@@ -8,6 +8,8 @@ from django_otp import user_has_device
 
 from accounts.forms import PolicyAdminPasswordChangeForm, UserAddForm, UserAdminForm
 from accounts.models import User, UserSession
+from accounts.reauth import check_reauthentication
+from accounts.twofactor.admin import reset_two_factor
 from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
 from rbac.decorators import has_permission
 from rbac.roles import ROLE_GROUP_NAMES, Role
@@ -89,7 +91,7 @@ class UserAdmin(RbacPermissionsMixin, DjangoUserAdmin):
         (None, {"fields": ["email", "full_name", "role", "password1", "password2", "must_change_password"]}),
     ]
     filter_horizontal = []
-    actions = ["delete_selected_users", "deactivate_users", "reactivate_users"]
+    actions = ["delete_selected_users", "deactivate_users", "reactivate_users", reset_two_factor]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -102,6 +104,14 @@ class UserAdmin(RbacPermissionsMixin, DjangoUserAdmin):
     @admin.display(description="2FA", boolean=True)
     def two_factor(self, obj):
         return user_has_device(obj, confirmed=True)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Roles and superuser status change on this form, so it asks for
+        # recent re-authentication before showing or saving it.
+        refusal = check_reauthentication(request)
+        if refusal is not None:
+            return refusal
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)

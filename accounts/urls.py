@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from accounts import views
+from accounts import reauth, views
 from accounts.invites import views as invite_views
 from accounts.oauth import views as oauth_views
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("account/linked/<int:account_id>/unlink/", oauth_views.unlink_account, name="oauth_unlink"),
     path("invite/accept/", invite_views.accept, name="invite_accept"),
     path("invite/<str:token>/", invite_views.open_invite, name="invite_open"),
+    path("account/reauthenticate/", reauth.reauthenticate, name="reauthenticate"),
+    path("", include("accounts.twofactor.urls")),
 ]

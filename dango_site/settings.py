@@ -59,8 +59,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.twofactor.middleware.TwoFactorVerificationMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
+    "accounts.twofactor.middleware.TwoFactorPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -222,6 +224,15 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email", "otp_to
 
 # django-otp
 OTP_TOTP_ISSUER = os.environ.get("DANGO_OTP_ISSUER", "Dango")
+# Accept exactly the previous, current and next 30-second step; learning a
+# clock drift would widen that window for every later code.
+OTP_TOTP_SYNC = False
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Two-factor policy (accounts.twofactor) and recent re-authentication (accounts.reauth).
+DANGO_2FA_REQUIRED_FOR_ADMINS = env.get_bool("DANGO_2FA_REQUIRED_FOR_ADMINS", True)
+DANGO_2FA_REQUIRED_FOR_ALL = env.get_bool("DANGO_2FA_REQUIRED_FOR_ALL", False)
+DANGO_REAUTH_TIMEOUT = env.get_int("DANGO_REAUTH_TIMEOUT", 10 * 60, minimum=1)
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"

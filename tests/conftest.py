@@ -27,8 +27,10 @@ def admin_user(make_user):
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
+def admin_client(client, admin_user, verified_login):
+    # By default every Admin must use two-factor authentication, and user
+    # admin pages ask for recent re-authentication, so the Admin client has both.
+    verified_login(client, admin_user)
     return client
 
 
@@ -37,8 +39,8 @@ def admin_client(client, admin_user):
 def _require_services(request):
     """Skip a test whose service is missing, unless CI requires it.
 
-    CI sets DANGO_REQUIRE_TOOLS=1, so there a missing PostgreSQL or Redis
-    fails the test instead of skipping it quietly.
+    CI sets DANGO_REQUIRE_TOOLS=1, so there a missing PostgreSQL, Redis or
+    browser fails the test instead of skipping it quietly.
     """
     import os
 
@@ -51,6 +53,8 @@ def _require_services(request):
         reason = "needs PostgreSQL: set DANGO_TEST_DATABASE_URL"
     elif request.node.get_closest_marker("redis") and not getattr(settings, "REDIS_URL", ""):
         reason = "needs Redis: set DANGO_TEST_REDIS_URL"
+    elif request.node.get_closest_marker("browser"):
+        reason = browser_missing()
     if reason:
         if os.environ.get("DANGO_REQUIRE_TOOLS") == "1":
             pytest.fail(reason)
@@ -80,3 +84,54 @@ def audit_log(tmp_path, settings):
             return [row["event"] for row in self.records()]
 
     return AuditLogReader()
+
+
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium_path() -> str | None:
+    import os
+
+    return next((path for path in CHROMIUM_PATHS if os.access(path, os.X_OK)), None)
+
+
+def browser_missing() -> str | None:
+    """Return why a browser test cannot run here, or None when it can."""
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
+        return "needs Playwright for Python: pip install playwright"
+    if chromium_path() is None:
+        return "needs Chromium: install the chromium package"
+    return None
+
+
+@pytest.fixture
+def verified_login():
+    """Return a function that signs a test client in as a user who passed the second factor.
+
+    The user gets a confirmed TOTP device if they have none, and the session
+    is marked as verified by it and, unless told otherwise, as freshly
+    re-authenticated: what a real sign-in followed by the re-authentication
+    page leaves behind.
+    """
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.reauth import REAUTHENTICATED_AT_KEY
+
+    def login(client, user, reauthenticated=True):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test device", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        if reauthenticated:
+            session[REAUTHENTICATED_AT_KEY] = int(time.time())
+        session.save()
+        return device
+
+    return login

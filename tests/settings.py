@@ -43,3 +43,11 @@ PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# allauth's dummy provider runs a real social sign-in without any HTTP.
+INSTALLED_APPS = [*INSTALLED_APPS, "allauth.socialaccount.providers.dummy"]  # noqa: F405
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not SQLite's shared in-memory database: tests that run two
+    # threads against the database need real locking between connections.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["DANGO_PROJECT_ROOT"], "test.sqlite3")}  # noqa: F405

@@ -7,6 +7,7 @@ from accounts.invites.service import create_invite, get_open_invite, resend_invi
 from accounts.managers import normalize_email_address
 from accounts.models import User
 from accounts.passwords import generate_one_time_password, reset_to_one_time_password
+from accounts.twofactor import devices as two_factor_devices
 from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
 from rbac.roles import Role
 
@@ -31,7 +32,7 @@ def parse_role(value: str) -> Role:
 class Command(BaseCommand):
     help = (
         "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, "
-        "reset-password, invite, resend-invite, revoke-invite, list-invites."
+        "reset-password, reset-2fa, invite, resend-invite, revoke-invite, list-invites."
     )
 
     def add_arguments(self, parser):
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             ("deactivate", "Block a user from signing in and end their sessions."),
             ("reactivate", "Let a deactivated user sign in again."),
             ("reset-password", "Replace a user's password with a one-time password that must be changed."),
+            ("reset-2fa", "Turn off a user's two-factor authentication (lost phone); they can enrol again."),
         ]:
             actions.add_parser(name, help=text).add_argument("email")
 
@@ -184,3 +186,11 @@ class Command(BaseCommand):
                 f"{invite.email:40} {invite.role:8} {invite.current_status.value:9} "
                 f"{invite.expires_at:%Y-%m-%d %H:%M} {invited_by}"
             )
+    def handle_reset_2fa(self, email, **options):
+        user = find_user(email)
+        if not two_factor_devices.disable(user, by=None):
+            raise CommandError(f"{user.email} has no two-factor authentication; nothing to reset.")
+        self.stdout.write(
+            f"Reset two-factor authentication of {user.email}. The next sign-in needs only the password; "
+            "a user whose role requires 2FA is then asked to set it up again."
+        )
