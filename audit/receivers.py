@@ -10,8 +10,12 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from accounts import signals as account_signals
-from audit.recorder import count_write_failure, record_event
+from audit import signals as audit_signals
+from audit.recorder import count_write_failure, describe_path, record_event
 from rbac import signals as rbac_signals
 
 logger = logging.getLogger("audit")
@@ -35,13 +39,24 @@ def _submitted_identifier(credentials: dict, request) -> str | None:
     for key in ("email", "username", "login"):
         value = credentials.get(key)
         if value:
-            return str(value).strip().lower()
+            return _email_or_none(str(value))
     if request is not None and request.method == "POST":
         for key in ("login", "username", "email"):
             value = request.POST.get(key)
             if value:
-                return value.strip().lower()
+                return _email_or_none(value)
     return None
+
+
+def _email_or_none(value: str) -> str | None:
+    # People type their password into the email field; a value that is not
+    # an email address is therefore left out of the record.
+    value = value.strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        return None
+    return value
 
 
 # Sign-in
@@ -56,8 +71,11 @@ def on_login(sender, request, user, **kwargs):
 def on_login_failed(sender, credentials, request=None, **kwargs):
     email = _submitted_identifier(credentials or {}, request)
     locked = bool(getattr(request, "axes_locked_out", False)) if request is not None else False
+    reason = "locked" if locked else "invalid_credentials"
+    if email is None and not locked:
+        reason = "not_an_email"
     _record("login_failure", request=request, actor=None, target=user_target(email=email),
-            details={"reason": "locked" if locked else "invalid_credentials"})
+            details={"reason": reason})
 
 
 @receiver(user_logged_out, dispatch_uid="audit.logout")
@@ -125,8 +143,17 @@ def on_recovery_codes_regenerated(sender, user, request=None, count=None, **kwar
 
 @receiver(user_locked_out, dispatch_uid="audit.account_locked")
 def on_locked_out(sender, request, username=None, ip_address=None, **kwargs):
-    _record("account_locked", request=request, actor=None, target=user_target(email=username),
-            ip=ip_address or None)
+    # axes also sends this signal for every attempt made while the lock
+    # lasts; those attempts become login_failure records with reason
+    # "locked". Only the failure that sets the lock has a failure count.
+    failures = getattr(request, "axes_failures_since_start", None) if request is not None else None
+    if request is not None and failures is None:
+        return
+    email = _email_or_none(username) if username else _submitted_identifier({}, request)
+    # The IP comes from the project's client-IP function like every other
+    # record's; axes' own value is used only without a request.
+    _record("account_locked", request=request, actor=None, target=user_target(email=email),
+            ip=None if request is not None else ip_address, details={"failures": failures})
 
 
 @receiver(account_signals.account_unlocked, dispatch_uid="audit.account_unlocked")
@@ -138,7 +165,7 @@ def on_unlocked(sender, email=None, ip_address=None, by=None, request=None, **kw
 @receiver(account_signals.rate_limit_hit, dispatch_uid="audit.rate_limit_hit")
 def on_rate_limit_hit(sender, request, limit, key_kind=None, retry_after=None, **kwargs):
     _record("rate_limit_hit", request=request,
-            details={"limit": limit, "scope": key_kind, "retry_after": retry_after, "path": request.path})
+            details={"limit": limit, "scope": key_kind, "retry_after": retry_after, "path": describe_path(request)})
 
 
 # Users and roles
@@ -177,7 +204,7 @@ def on_role_permissions_changed(sender, role, added, removed, **kwargs):
 
 @receiver(rbac_signals.permission_denied, dispatch_uid="audit.permission_denied")
 def on_permission_denied(sender, request, user, permission, **kwargs):
-    _record("permission_denied", request=request, actor=user, target={"type": "path", "path": request.path},
+    _record("permission_denied", request=request, actor=user, target={"type": "path", "path": describe_path(request)},
             details={"permission": permission, "method": request.method})
 
 
@@ -235,3 +262,23 @@ def on_oauth_account_linked(sender, provider, user, request=None, **kwargs):
 @receiver(account_signals.oauth_account_unlinked, dispatch_uid="audit.oauth_account_unlinked")
 def on_oauth_account_unlinked(sender, provider, user, request=None, **kwargs):
     _record("oauth_account_unlinked", request=request, target=user_target(user), details={"provider": provider})
+
+
+# The audit log itself
+
+@receiver(audit_signals.audit_log_viewed, dispatch_uid="audit.audit_log_viewed")
+def on_audit_log_viewed(sender, via, filters, count, request=None, **kwargs):
+    details = {"via": via, "filters": filters, "count": count}
+    if request is None:
+        # From the command line the operator is known only by the OS account.
+        details["os_user"] = _os_user()
+    _record("audit_log_viewed", request=request, details=details)
+
+
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
