@@ -69,13 +69,13 @@ def parse_time(value: str, field_name: str, now: datetime | None = None) -> date
         try:
             return (now or django_timezone.now()) - timedelta(seconds=amount * _UNIT_SECONDS[unit])
         except OverflowError:
-            raise InvalidFilter(field_name, f"--{field_name} {value!r} reaches too far back.") from None
+            raise InvalidFilter(field_name, f"{field_name} {value!r} reaches too far back.") from None
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidFilter(
             field_name,
-            f"--{field_name} {value!r} is not a time. Use ISO 8601 (2026-01-31 or 2026-01-31T14:00:00Z) "
+            f"{field_name} {value!r} is not a time. Use ISO 8601 (2026-01-31 or 2026-01-31T14:00:00Z) "
             "or a time relative to now: a number and s, m, h, d or w (30m, 24h, 7d).",
         ) from None
     if moment.tzinfo is None:
@@ -111,7 +111,7 @@ def parse_user(value: str) -> tuple[int | None, str | None]:
         return int(text), None
     if "@" in text and not any(character.isspace() for character in text):
         return None, text.lower()
-    raise InvalidFilter("user", f"--user {value!r} is neither a user id (a number) nor an email address.")
+    raise InvalidFilter("user", f"user {value!r} is neither a user id (a number) nor an email address.")
 
 
 def parse_ip(value: str) -> IPNetwork:
@@ -121,7 +121,7 @@ def parse_ip(value: str) -> IPNetwork:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise InvalidFilter(
-            "ip", f"--ip {value!r} is not an IP address or network (examples: 192.0.2.7, 2001:db8::/32)."
+            "ip", f"ip {value!r} is not an IP address or network (examples: 192.0.2.7, 2001:db8::/32)."
         ) from None
     if isinstance(network, ipaddress.IPv6Network) and network.prefixlen == 128:
         mapped = network.network_address.ipv4_mapped
@@ -159,7 +159,7 @@ class AuditFilter:
         until_time = parse_time(until, "until", now) if until else None
         if since_time and until_time and since_time > until_time:
             raise InvalidFilter(
-                "since", f"--since {since!r} is later than --until {until!r}; swap them or widen the window."
+                "since", f"since {since!r} is later than until {until!r}; swap them or widen the window."
             )
         user_id, user_email = parse_user(user) if user else (None, None)
         return cls(
@@ -359,7 +359,7 @@ def query(
     for a limit below 1 or a negative offset.
     """
     if not isinstance(limit, int) or limit < 1:
-        raise InvalidFilter("limit", f"--limit {limit!r} must be a whole number of at least 1.")
+        raise InvalidFilter("limit", f"limit {limit!r} must be a whole number of at least 1.")
     if not isinstance(offset, int) or offset < 0:
         raise InvalidFilter("offset", f"offset {offset!r} must be a whole number of at least 0.")
     stats = ReadStats()

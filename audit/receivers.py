@@ -59,6 +59,15 @@ def _email_or_none(value: str) -> str | None:
     return value
 
 
+def _refused_by_lockout(request) -> bool:
+    # axes marks a request locked both when its backend refuses a locked
+    # pair and when this very failure sets the lock; only the first kind
+    # leaves the failure count unset.
+    if request is None or not getattr(request, "axes_locked_out", False):
+        return False
+    return getattr(request, "axes_failures_since_start", None) is None
+
+
 # Sign-in
 
 @receiver(user_logged_in, dispatch_uid="audit.login_success")
@@ -70,8 +79,7 @@ def on_login(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="audit.login_failure")
 def on_login_failed(sender, credentials, request=None, **kwargs):
     email = _submitted_identifier(credentials or {}, request)
-    locked = bool(getattr(request, "axes_locked_out", False)) if request is not None else False
-    reason = "locked" if locked else "invalid_credentials"
+    reason = "locked" if _refused_by_lockout(request) else "invalid_credentials"
     if email is None and not locked:
         reason = "not_an_email"
     _record("login_failure", request=request, actor=None, target=user_target(email=email),
