@@ -21,9 +21,13 @@ def _unwritable_reason(path: Path) -> tuple[str, Path] | None:
     """Return (why, what to fix) when the log at ``path`` cannot be appended to and rotated."""
     folder = path.parent
     existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        is_folder = existing.is_dir()
+    except OSError as error:
+        return f"{existing} cannot be accessed ({error.strerror})", existing
+    if not is_folder:
         return f"{existing} is a file, so the folder {folder} cannot be created", existing
     if not _writable(existing):
         # Appending needs the lock file and rotation renames files, so the
@@ -63,10 +67,11 @@ def check_audit_write_failures(app_configs=None, databases=None, **kwargs) -> li
         return []
     if failure and failure.count > failure.acknowledged_count:
         unseen = failure.count - failure.acknowledged_count
+        when = f"{failure.last_failed_at:%Y-%m-%d %H:%M:%S} UTC" if failure.last_failed_at else "an unknown time"
         return [
             Warning(
-                f"{unseen} audit record(s) could not be written; the last failure was at "
-                f"{failure.last_failed_at:%Y-%m-%d %H:%M:%S} UTC: {failure.last_error}",
+                f"{unseen} audit record(s) could not be written; the last failure was at {when}: "
+                f"{failure.last_error or 'no error message stored'}",
                 hint="Fix the cause (disk space, permissions), then run 'manage.py audit verify' and "
                 "'manage.py audit acknowledge-failures'.",
                 id=W102,
