@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client
@@ -223,6 +224,27 @@ def test_password_set_by_admin(audit_log, make_user, admin_user):
     assert record["target"] == user_ref(user)
     assert record["details"] == {"reason": "admin"}
     assert_request_fields(record, response)
+
+
+def test_password_reset_completed(audit_log, make_user):
+    """Setting a password from an emailed reset link records password_reset_completed."""
+    user = make_user("dora@example.com")
+    client = web_client()
+    client.post("/accounts/password/reset/", {"email": "dora@example.com"})
+    link = re.search(r"https?://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    form_page = client.get(link, follow=True)
+
+    response = client.post(form_page.request["PATH_INFO"], {
+        "password1": "Reset-Horse-Battery-3", "password2": "Reset-Horse-Battery-3",
+    })
+
+    assert response.status_code == 302
+    record = only(audit_log, "password_reset_completed")
+    assert record["actor"] == actor_ref(user)
+    assert record["target"] == user_ref(user)
+    assert record["details"] == {"reason": "reset"}
+    assert_request_fields(record, response)
+    assert "password_changed" not in audit_log.events()
 
 
 # Users and roles
