@@ -5,6 +5,7 @@ announces itself through ``audit.signals.audit_log_viewed``.
 """
 
 import io
+import logging
 import tempfile
 from datetime import datetime, timezone
 
@@ -14,6 +15,7 @@ from django.http import FileResponse, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from audit import app_settings
 from audit.display import describe_actor, describe_details, describe_target
 from audit.events import EVENT_TYPES
 from audit.export import FORMATS, escape_controls, write_records
@@ -21,6 +23,8 @@ from audit.models import AuditRecord
 from audit.query import AuditFilter, InvalidFilter, ReadStats, iter_records, query
 from audit.signals import audit_log_viewed
 from rbac.decorators import deny, has_permission
+
+logger = logging.getLogger("audit")
 
 PERMISSION = "audit.view"
 PAGE_SIZE = 50
@@ -112,7 +116,10 @@ class AuditLogAdmin(admin.ModelAdmin):
         cleaned = form.cleaned_data if request.GET else {}
         audit_filter = cleaned.get("filter") or AuditFilter()
         page = cleaned.get("p") or 1
-        result = query(audit_filter, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        try:
+            result = query(audit_filter, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        except OSError as error:
+            return self._unreadable(request, context, error)
         audit_log_viewed.send(
             sender=AuditLogAdmin, via="admin", filters={**audit_filter.describe(), "page": page},
             count=len(result.records), request=request,
@@ -146,7 +153,13 @@ class AuditLogAdmin(admin.ModelAdmin):
         # so the number of records is known before the response starts.
         buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
         text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-        count = write_records(iter_records(audit_filter, newest_first=False, stats=ReadStats()), text, output_format)
+        try:
+            count = write_records(iter_records(audit_filter, newest_first=False, stats=ReadStats()), text,
+                                  output_format)
+        except OSError as error:
+            logger.error("Could not read the audit log %s: %s", app_settings.log_path(), error)
+            return HttpResponse(f"Could not read the audit log: {error.strerror or error}.", status=503,
+                                content_type="text/plain; charset=utf-8")
         text.flush()
         text.detach()
         buffer.seek(0)
@@ -159,6 +172,14 @@ class AuditLogAdmin(admin.ModelAdmin):
             buffer, as_attachment=True, filename=f"audit-{stamp}.{output_format}",
             content_type=CONTENT_TYPES[output_format],
         )
+
+    def _unreadable(self, request, context: dict, error: OSError):
+        logger.error("Could not read the audit log %s: %s", app_settings.log_path(), error)
+        context["read_error"] = (
+            f"Could not read the audit log {app_settings.log_path()}: {error.strerror or error}. "
+            "Check that the file and its folder are readable by the user running Dango."
+        )
+        return TemplateResponse(request, "admin/audit/audit_log.html", context, status=503)
 
 
 def _page_query(request, page: int | None) -> str:

@@ -2,7 +2,7 @@
 
 Run ``python -m audit.eventdoc`` after changing the registry or after a
 feature starts sending one of the events below, and paste the output into
-the doc; a test fails while the two differ.
+the doc. A test fails while the two differ.
 """
 
 from audit.events import EVENT_TYPES

@@ -12,7 +12,7 @@ once it passes the time window by ``CLOCK_SKEW_MARGIN``.
 
 NOTE: if the system clock steps back by more than ``CLOCK_SKEW_MARGIN``,
 records written after the step can end a scan early and hide older records
-that still fall in the window; ``manage.py audit verify`` warns where ``ts``
+that still fall in the window. ``manage.py audit verify`` warns where ``ts``
 goes backwards.
 """
 
@@ -41,7 +41,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class InvalidFilter(ValueError):
-    """A filter value that cannot be used; ``field`` names the filter and the message says why."""
+    """Invalid filter input; ``field`` names the filter and the message gives the reason."""
 
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
@@ -83,7 +83,10 @@ def parse_time(value: str, field_name: str, now: datetime | None = None) -> date
     return moment.astimezone(timezone.utc)
 
 
-def parse_events(values: Iterable[str]) -> frozenset[str]:
+def parse_events(values: Iterable[str] | str) -> frozenset[str]:
+    """Validate event names given as a list, or as one string; commas separate names in either."""
+    if isinstance(values, str):
+        values = [values]
     names = set()
     unknown = []
     for value in values:
@@ -133,7 +136,7 @@ def parse_ip(value: str) -> IPNetwork:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """Which records to return; every set field must match. An empty filter matches everything."""
+    """Conditions on records; every field that is set must match, and an empty filter matches everything."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -240,7 +243,7 @@ class AuditFilter:
 
 @dataclass
 class ReadStats:
-    """What a scan met besides matches: lines that are not JSON records."""
+    """Counts from one scan: lines read and lines that are not JSON records."""
 
     unreadable_lines: int = 0
     lines_read: int = 0
@@ -312,7 +315,7 @@ def _scan_oldest_first(snapshot: Snapshot, audit_filter: AuditFilter, stats: Rea
     skip_before = format_ts(audit_filter.since - CLOCK_SKEW_MARGIN) if audit_filter.since else None
     stop_after = format_ts(audit_filter.until + CLOCK_SKEW_MARGIN) if audit_filter.until else None
     for file in snapshot.files:
-        # A rotated file whose last record is older than the window holds no match.
+        # A rotated file whose last record is older than the window contains no match.
         if skip_before is not None and file is not snapshot.files[-1] and _file_ends_before(snapshot, file, skip_before):
             continue
         handle = snapshot.open(file)
@@ -355,7 +358,7 @@ def query(
 ) -> QueryResult:
     """Return up to ``limit`` matching records, newest first, after skipping ``offset`` matches.
 
-    ``has_more`` tells whether older matches remain. Raises InvalidFilter
+    ``has_more`` is true when older matches remain. Raises InvalidFilter
     for a limit below 1 or a negative offset.
     """
     if not isinstance(limit, int) or limit < 1:

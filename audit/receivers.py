@@ -76,8 +76,8 @@ def _email_or_none(value: str) -> str | None:
 
 
 def _refused_by_lockout(request) -> bool:
-    # axes marks a request locked both when its backend refuses a locked
-    # pair and when this very failure sets the lock; only the first kind
+    # axes marks a request locked both when its backend rejects a locked
+    # pair and when this very failure sets the lock. Only the first kind
     # leaves the failure count unset.
     if request is None or not getattr(request, "axes_locked_out", False):
         return False

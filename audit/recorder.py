@@ -52,7 +52,7 @@ def client_ip(request) -> str | None:
 def describe_path(request) -> str:
     """Return the request's path, or its URL pattern when the path carries a secret.
 
-    A password reset link holds its key in the path; the pattern
+    A password reset link carries its key in the path; the pattern
     (``password/reset/key/<uidb36>-<key>/``) names the page without it.
     """
     match = getattr(request, "resolver_match", None)
@@ -131,9 +131,8 @@ def record_event(event: str, **kwargs) -> dict | None:
 def count_write_failure(message: str) -> None:
     """Add one to the failure counter that ``manage.py check`` reports.
 
-    NOTE: the counter is written in the caller's transaction, so when the
-    audited action's transaction rolls back, the count is lost with it; the
-    ERROR log line remains.
+    NOTE: the counter is written in the caller's transaction, so a rollback
+    of the audited action loses the count. The ERROR log line remains.
     """
     from django.db.models import F
     from django.utils import timezone as django_timezone

@@ -2,8 +2,8 @@
 
 The check stops at the first break and names the seq where the chain
 breaks and why. A hash chain cannot show that records were cut off the end
-of the log, so the result carries the head (last seq and hash); keeping a
-copy of it elsewhere, or shipping the log to a SIEM, closes that gap.
+of the log, so the result carries the head (last seq and hash). Keeping a
+copy of the head elsewhere, or shipping the log to a SIEM, closes that gap.
 """
 
 import json
@@ -19,7 +19,7 @@ MAX_WARNINGS = 20
 
 @dataclass(frozen=True)
 class ChainBreak:
-    """Where the chain first breaks: the seq concerned, its file and line, and why."""
+    """First break of the chain: the seq concerned, its file and line, and the reason."""
 
     seq: int | None
     file: Path

@@ -197,3 +197,19 @@ def test_viewer_escapes_markup(audit_log, admin_client):
     assert b"<script>alert(1)" not in response.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;\\nx" in response.content
     assert audit_log.records("login_failure")[0]["user_agent"] == "<script>alert(1)</script>\nx"
+
+
+def test_unreadable_log_shows_error(audit_log, admin_client, settings):
+    """A log path that cannot be read answers 503 with the reason instead of a server error."""
+    blocker = audit_log.path.parent / "not-a-folder"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("")
+    settings.AUDIT_LOG_PATH = blocker / "audit.jsonl"
+    (blocker.parent / "audit.jsonl.lock").unlink(missing_ok=True)
+
+    page = admin_client.get(VIEWER_URL)
+    download = admin_client.get(DOWNLOAD_URL, {"format": "jsonl"})
+
+    assert page.status_code == 503
+    assert b"Could not read the audit log" in page.content
+    assert download.status_code == 503

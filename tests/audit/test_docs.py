@@ -7,7 +7,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 
 
 def test_registry_has_44_events():
-    """The registry holds the 44 event types."""
+    """The registry contains the 44 event types."""
     assert len(EVENT_TYPES) == 44
 
 

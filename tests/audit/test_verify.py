@@ -167,7 +167,7 @@ def test_deleted_rotated_file_fails(audit_log):
 
 
 def test_empty_log_verifies_with_notice(audit_log, run_audit):
-    """A log with no records yet verifies and says so."""
+    """A log with no records yet verifies with a notice on stderr."""
     stdout, stderr = run_audit("verify")
 
     assert stdout == ""

@@ -137,7 +137,7 @@ class Command(BaseCommand):
                 f"{result.records} record(s) before it verified."
             )
         if result.records == 0:
-            self.stderr.write(f"The audit log {path} holds no records yet; nothing to verify.")
+            self.stderr.write(f"The audit log {path} contains no records yet, so there is nothing to verify.")
             return
         self.stdout.write(self.style.SUCCESS(
             f"The audit chain is intact: {result.records} record(s), seq {result.first_seq} to {result.head_seq}, "
@@ -167,7 +167,7 @@ class Command(BaseCommand):
             with open(fd, "w", encoding="utf-8", newline="") as handle:
                 return write_records(records, handle, output_format)
         except BaseException:
-            # A half-written export would look complete to whoever reads it.
+            # A half-written export would look complete to its reader.
             target.unlink(missing_ok=True)
             raise
 
