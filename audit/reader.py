@@ -1,6 +1,6 @@
 """Read audit log files forwards or backwards without loading them whole.
 
-``open_snapshot`` fixes which files and which bytes belong to a read: it
+``Snapshot`` fixes which files and which bytes belong to a read: it
 takes a shared lock on the writers' lock file for a moment, lists the
 files and notes the current file's size. Writers append whole lines under
 the exclusive lock, so the snapshot never ends inside a line that is being
