@@ -38,7 +38,7 @@ class AuditFilterForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     user = forms.CharField(required=False, max_length=254, help_text="Email address or user id.")
-    ip = forms.CharField(required=False, max_length=64, help_text="Address or network, e.g. 192.0.2.0/24.")
+    ip = forms.CharField(label="IP", required=False, max_length=64, help_text="Address or network, e.g. 192.0.2.0/24.")
     since = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": TIME_PLACEHOLDER}))
     until = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": TIME_PLACEHOLDER}))
     p = forms.IntegerField(required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput)

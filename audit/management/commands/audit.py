@@ -112,6 +112,8 @@ class Command(BaseCommand):
     def handle_query(self, limit: int, as_json: bool = False, as_jsonl: bool = False, **options) -> None:
         audit_filter = self._filter(options)
         result = query(audit_filter, limit=limit)
+        # Recorded before printing, so a reader that closes the pipe early is still recorded.
+        self._announce("query", audit_filter, len(result.records), limit=limit)
         if as_json:
             self.stdout.write(_json_dumps(result.records))
         elif as_jsonl:
@@ -124,7 +126,6 @@ class Command(BaseCommand):
             more = " Older matches exist; raise --limit or narrow the filters." if result.has_more else ""
             self.stderr.write(f"{len(result.records)} record(s).{more}")
         self._warn_unreadable(result.unreadable_lines)
-        self._announce("query", audit_filter, len(result.records), limit=limit)
 
     def handle_verify(self, **options) -> None:
         path = app_settings.log_path()
