@@ -16,7 +16,9 @@ def _setting(name: str, default):
 
 
 def log_path() -> Path:
-    default = Path(settings.STATE_DIR) / "logs" / "audit.jsonl"
+    # STATE_DIR is Dango's project state folder; another project gets ./.dango.
+    state_dir = _setting("STATE_DIR", Path.cwd() / ".dango")
+    default = Path(state_dir) / "logs" / "audit.jsonl"
     return Path(_setting("AUDIT_LOG_PATH", default))
 
 

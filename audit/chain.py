@@ -39,6 +39,11 @@ def compute_hash(record: dict) -> str:
 
 
 def serialize_line(record: dict) -> bytes:
+    unknown = sorted(set(record) - set(FIELD_ORDER))
+    if unknown:
+        # The hash covers every field, so a field left out of the line would
+        # make the record fail verification.
+        raise ValueError(f"Audit records have no field(s) {', '.join(unknown)}; the fields are {', '.join(FIELD_ORDER)}.")
     ordered = {key: record[key] for key in FIELD_ORDER if key in record}
     line = json.dumps(ordered, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     return line.encode("ascii") + b"\n"

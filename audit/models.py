@@ -17,3 +17,18 @@ class WriteFailure(models.Model):
 
     class Meta:
         verbose_name = "audit write failure counter"
+
+
+class AuditRecord(models.Model):
+    """Admin entry point for the audit log viewer; it has no table.
+
+    The records live in the JSONL files, not in the database. This
+    unmanaged model only gives the admin a place to list the viewer, whose
+    pages read the files through ``audit.query``.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "audit record"
+        verbose_name_plural = "audit log"

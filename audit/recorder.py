@@ -6,11 +6,11 @@ reported by ``manage.py check``.
 """
 
 import logging
+import math
 import re
-from datetime import datetime, timezone
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from audit import app_settings
@@ -49,6 +49,18 @@ def client_ip(request) -> str | None:
     return function(request)
 
 
+def describe_path(request) -> str:
+    """Return the request's path, or its URL pattern when the path carries a secret.
+
+    A password reset link carries its key in the path; the pattern
+    (``password/reset/key/<uidb36>-<key>/``) names the page without it.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is not None and any(SECRET_KEY_PATTERN.search(name) for name in match.kwargs):
+        return "/" + match.route.lstrip("^").rstrip("$")
+    return request.path
+
+
 def describe_user(user) -> dict | None:
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
@@ -71,6 +83,9 @@ def clean_details(details: dict | None) -> dict:
             return [clean(v, depth + 1) for v in list(value)[:100]]
         if isinstance(value, str):
             return value[:MAX_DETAIL_STRING]
+        if isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN or infinity; the writer would reject the record.
+            return str(value)
         if value is None or isinstance(value, (bool, int, float)):
             return value
         return str(value)[:MAX_DETAIL_STRING]
@@ -90,8 +105,8 @@ def build_record(event: str, *, request=None, actor=None, target=None, details=N
         request_id = getattr(request, "request_id", None)
         if ip is None:
             ip = client_ip(request)
+    # ``ts`` is stamped by the writer while it holds the lock.
     return {
-        "ts": datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "event": event,
         "actor": describe_user(actor) if not isinstance(actor, dict) else actor,
         "target": clean_details(target) if target else None,
@@ -114,16 +129,30 @@ def record_event(event: str, **kwargs) -> dict | None:
 
 
 def count_write_failure(message: str) -> None:
+    """Add one to the failure counter that ``manage.py check`` reports.
+
+    NOTE: the counter is written in the caller's transaction, so a rollback
+    of the audited action loses the count. The ERROR log line remains.
+    """
     from django.db.models import F
     from django.utils import timezone as django_timezone
 
     from audit.models import WriteFailure
 
+    values = {"last_error": message[:500], "last_failed_at": django_timezone.now()}
     try:
-        updated = WriteFailure.objects.filter(pk=1).update(
-            count=F("count") + 1, last_error=message[:500], last_failed_at=django_timezone.now()
-        )
-        if not updated:
-            WriteFailure.objects.create(pk=1, count=1, last_error=message[:500], last_failed_at=django_timezone.now())
+        # The savepoint keeps a database error here from breaking the
+        # audited action's transaction.
+        with transaction.atomic():
+            updated = WriteFailure.objects.filter(pk=1).update(count=F("count") + 1, **values)
+            if not updated:
+                WriteFailure.objects.create(pk=1, count=1, **values)
+    except IntegrityError:
+        # Another process created the row first; count on it.
+        try:
+            with transaction.atomic():
+                WriteFailure.objects.filter(pk=1).update(count=F("count") + 1, **values)
+        except DatabaseError:
+            logger.exception("Could not count the audit write failure in the database either")
     except DatabaseError:
         logger.exception("Could not count the audit write failure in the database either")

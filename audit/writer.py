@@ -7,23 +7,27 @@ file, not the log, is locked, so rotation (a rename) cannot let two writers
 hold locks on different files. Rotated files are renamed once to
 ``<name>.<number>`` (000001 is the oldest) and never written again; the chain
 continues across them.
+
+The writer stamps ``ts`` while it holds the lock, so the order of lines in
+the files is also the order of their timestamps unless the system clock
+steps back.
 """
 
 import fcntl
 import json
 import logging
 import os
-import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from audit.chain import GENESIS_HASH, seal, serialize_line
+from audit.files import lock_path_for, rotated_files
+from audit.reader import read_last_line
 
 logger = logging.getLogger("audit")
-
-ROTATED_SUFFIX = re.compile(r"^\.(\d{6})$")
-TAIL_CHUNK = 64 * 1024
 
 
 class AuditLogCorrupted(Exception):
@@ -36,44 +40,9 @@ class ChainHead:
     hash: str
 
 
-def rotated_files(path: Path) -> list[Path]:
-    """Return the rotated files of ``path``, oldest first."""
-    found = []
-    if path.parent.is_dir():
-        for candidate in path.parent.iterdir():
-            if candidate.name.startswith(path.name):
-                match = ROTATED_SUFFIX.match(candidate.name[len(path.name):])
-                if match:
-                    found.append((int(match.group(1)), candidate))
-    return [file for _, file in sorted(found)]
-
-
-def all_log_files(path: Path) -> list[Path]:
-    """Return rotated files oldest first, then the current file if it exists."""
-    files = rotated_files(path)
-    if path.exists():
-        files.append(path)
-    return files
-
-
-def read_last_line(handle) -> bytes | None:
-    """Return the last complete line of an open binary file, or None if it is empty."""
-    handle.seek(0, os.SEEK_END)
-    end = handle.tell()
-    if end == 0:
-        return None
-    position = end
-    buffer = b""
-    while position > 0:
-        step = min(TAIL_CHUNK, position)
-        position -= step
-        handle.seek(position)
-        buffer = handle.read(step) + buffer
-        stripped = buffer.rstrip(b"\n")
-        newline = stripped.rfind(b"\n")
-        if newline != -1:
-            return stripped[newline + 1:]
-    return buffer.rstrip(b"\n")
+def utc_timestamp() -> str:
+    """Return the current UTC time in the log's fixed format, e.g. 2026-01-02T03:04:05.123456Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_head(line: bytes, source: Path) -> ChainHead:
@@ -88,12 +57,20 @@ def parse_head(line: bytes, source: Path) -> ChainHead:
 
 
 class AuditWriter:
-    def __init__(self, path: Path, max_bytes: int = 0, fsync: bool = True):
+    """Append sealed records to ``path``; safe across threads and processes.
+
+    ``clock`` returns the ``ts`` string of each record; tests replace it.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = 0, fsync: bool = True,
+                 clock: Callable[[], str] = utc_timestamp):
         self.path = Path(path)
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_path = lock_path_for(self.path)
         self.max_bytes = max_bytes
         self.fsync = fsync
+        self.clock = clock
         self._thread_lock = threading.Lock()
+        self._pid = os.getpid()
         self._lock_fd: int | None = None
         self._log_fd: int | None = None
         self._log_identity: tuple[int, int] | None = None
@@ -102,39 +79,76 @@ class AuditWriter:
         self._cached_size: int | None = None
 
     def append(self, record: dict) -> dict:
-        """Seal ``record`` into the chain and write it as one line; return the sealed record."""
+        """Stamp ``record`` with ``ts``, seal it into the chain and write it as one line.
+
+        Returns the sealed record. Raises OSError when the log cannot be
+        written and AuditLogCorrupted when its last line is damaged.
+        """
         with self._thread_lock:
+            self._forget_inherited_descriptors()
             self._ensure_lock_fd()
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                fd = self._current_log_fd()
-                size = os.fstat(fd).st_size
-                if self.max_bytes and size >= self.max_bytes:
-                    head = self._head(fd, size)
-                    self._rotate()
-                    fd = self._current_log_fd()
-                    size = 0
-                else:
-                    head = self._head(fd, size)
-                sealed = seal(record, head.seq + 1, head.hash)
-                line = serialize_line(sealed)
-                written = os.write(fd, line)
-                if written != len(line):
-                    raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
-                if self.fsync:
-                    os.fsync(fd)
-                self._cached_head = ChainHead(sealed["seq"], sealed["hash"])
-                self._cached_size = size + len(line)
-                return sealed
+                return self._append_locked(record)
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        with self._thread_lock:
+            self._close_descriptors()
+
+    def _append_locked(self, record: dict) -> dict:
+        fd = self._current_log_fd()
+        size = os.fstat(fd).st_size
+        head = self._head(size)
+        if self.max_bytes and size >= self.max_bytes:
+            self._rotate()
+            fd = self._current_log_fd()
+            size = os.fstat(fd).st_size
+
+        stamped = dict(record)
+        stamped["ts"] = self.clock()
+        sealed = seal(stamped, head.seq + 1, head.hash)
+        line = serialize_line(sealed)
+        self._write_line(fd, line, size)
+
+        self._cached_head = ChainHead(sealed["seq"], sealed["hash"])
+        self._cached_size = size + len(line)
+        return sealed
+
+    def _write_line(self, fd: int, line: bytes, size_before: int) -> None:
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
+            if self.fsync:
+                os.fsync(fd)
+        except OSError:
+            # Cut off whatever part of the line reached the file (disk full,
+            # quota), so the next record does not continue a torn line. The
+            # lock is held, so no other writer has appended since.
+            try:
+                os.ftruncate(fd, size_before)
+            except OSError:
+                logger.exception("Could not remove a partly written audit record from %s", self.path)
+            self._cached_head = None
+            raise
+
+    def _forget_inherited_descriptors(self) -> None:
+        # A forked child shares the parent's open file descriptions, and flock
+        # locks belong to those, so parent and child would not exclude each
+        # other. The child therefore opens its own descriptors.
+        if os.getpid() != self._pid:
+            self._close_descriptors()
+            self._pid = os.getpid()
+
+    def _close_descriptors(self) -> None:
         for fd in (self._log_fd, self._lock_fd):
             if fd is not None:
                 os.close(fd)
         self._log_fd = self._lock_fd = None
         self._log_identity = None
+        self._cached_head = None
 
     def _ensure_lock_fd(self) -> None:
         if self._lock_fd is None:
@@ -151,13 +165,14 @@ class AuditWriter:
         if self._log_fd is None or identity != self._log_identity:
             if self._log_fd is not None:
                 os.close(self._log_fd)
+                self._log_fd = None
             self._log_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             stat = os.fstat(self._log_fd)
             self._log_identity = (stat.st_dev, stat.st_ino)
             self._cached_head = None
         return self._log_fd
 
-    def _head(self, fd: int, size: int) -> ChainHead:
+    def _head(self, size: int) -> ChainHead:
         if self._cached_head is not None and self._cached_size == size:
             return self._cached_head
         if size == 0:
@@ -165,16 +180,31 @@ class AuditWriter:
             rotated = rotated_files(self.path)
             if not rotated:
                 return ChainHead(0, GENESIS_HASH)
-            with open(rotated[-1], "rb") as handle:
-                line = read_last_line(handle)
-            return parse_head(line, rotated[-1]) if line else ChainHead(0, GENESIS_HASH)
-        with open(self.path, "rb") as handle:
-            line = read_last_line(handle)
-        return parse_head(line, self.path)
+            return self._read_head(rotated[-1])
+        return self._read_head(self.path)
+
+    def _read_head(self, source: Path) -> ChainHead:
+        with open(source, "rb") as handle:
+            line, complete = read_last_line(handle)
+        if line is None:
+            return ChainHead(0, GENESIS_HASH)
+        if not complete:
+            raise AuditLogCorrupted(
+                f"{source} ends in an incomplete line (a write was cut off), so new records cannot be chained. "
+                "Run 'manage.py audit verify', keep a copy of the file, then remove the incomplete last line."
+            )
+        return parse_head(line, source)
 
     def _rotate(self) -> None:
         rotated = rotated_files(self.path)
         number = int(rotated[-1].name.rsplit(".", 1)[1]) + 1 if rotated else 1
         target = self.path.with_name(f"{self.path.name}.{number:06d}")
         os.rename(self.path, target)
+        if self.fsync:
+            # Make the rename durable before records go to the new file.
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         logger.info("Rotated the audit log to %s", target.name)

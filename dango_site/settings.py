@@ -60,10 +60,11 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.twofactor.middleware.TwoFactorVerificationMiddleware",
+    # Before the session timeout, which adds a message when it ends a session.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "accounts.twofactor.middleware.TwoFactorPolicyMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -263,3 +264,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
+
+# Audit log (see docs/audit.md); AUDIT_LOG_PATH defaults to .dango/logs/audit.jsonl.
+AUDIT_LOG_MAX_BYTES = env.get_int("DANGO_AUDIT_LOG_MAX_BYTES", 50 * 1024 * 1024, minimum=0)
+AUDIT_LOG_FSYNC = env.get_bool("DANGO_AUDIT_LOG_FSYNC", True)
