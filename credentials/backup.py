@@ -38,7 +38,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from audit import app_settings as audit_settings
-from audit.writer import all_log_files
+from audit.files import all_log_files, lock_path_for
 from credentials import keyring
 
 logger = logging.getLogger("credentials")
@@ -70,7 +70,7 @@ def _sha256(data: bytes) -> str:
 @contextmanager
 def _audit_log_locked():
     """Hold the audit writers' lock so the copied log ends on a whole record."""
-    lock_path = audit_settings.log_path().with_name(audit_settings.log_path().name + ".lock")
+    lock_path = lock_path_for(audit_settings.log_path())
     lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
