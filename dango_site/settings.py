@@ -171,6 +171,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if _https else "http"
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
+ACCOUNT_FORMS = {"login": "accounts.login_forms.LoginForm"}
 
 # django-axes: its counters are authoritative per (email, client IP) pair.
 AXES_ENABLED = env.get_bool("DANGO_AXES_ENABLED", True)
