@@ -9,13 +9,13 @@ import secrets
 import string
 
 from allauth.account import signals as allauth_signals
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import HASH_SESSION_KEY, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import signals
-from accounts.sessions import end_other_sessions
+from accounts.sessions import current_user_session, end_other_sessions
 
 ONE_TIME_PASSWORD_LENGTH = 20
 _ONE_TIME_ALPHABET = string.ascii_letters + string.digits
@@ -32,8 +32,12 @@ def apply_password_change(user, request=None, reason: str = "self", must_change:
     user.save(update_fields=["password_changed_at", "must_change_password"])
     keep = None
     if request is not None and getattr(request, "user", None) is not None and request.user.pk == user.pk:
-        update_session_auth_hash(request, user)
-        keep = request.session.session_key
+        if request.session.get(HASH_SESSION_KEY) != user.get_session_auth_hash():
+            # allauth has already done this for its own forms; doing it twice
+            # would only give the session yet another key.
+            update_session_auth_hash(request, user)
+        current = current_user_session(request)
+        keep = current.session_key if current else request.session.session_key
     end_other_sessions(user, keep_session_key=keep, reason="password_changed", request=request)
     signals.password_changed.send(sender=type(user), user=user, request=request, reason=reason)
 
