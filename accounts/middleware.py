@@ -120,11 +120,14 @@ class SessionTimeoutMiddleware:
 class PasswordChangeRequiredMiddleware:
     """Send users with a one-time password to the password change page.
 
-    Everything except that page, sign-out and static files answers with a
-    redirect (or 403 JSON for API requests) until a new password is set.
+    Everything except the password change and set pages, sign-out and static
+    files answers with a redirect (or 403 JSON for API requests) until a new
+    password is set.
     """
 
-    ALLOWED_URL_NAMES = ("account_change_password", "account_logout")
+    # allauth sends a user without a usable password from the change page to
+    # the set page, so both must stay open or the two redirect to each other.
+    ALLOWED_URL_NAMES = ("account_change_password", "account_set_password", "account_logout")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -142,3 +142,18 @@ def test_sign_out_allowed_during_forced_change(first_admin):
     response = client.post(reverse("account_logout"))
     assert response.status_code == 302
     assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_forced_change_without_usable_password(make_user):
+    """A user with no usable password who must set one reaches the set-password page and can use it."""
+    make_user("admin@example.com", role="admin")
+    user = make_user("invitee@example.com", password=None, must_change_password=True)
+    client = Client()
+    client.force_login(user)
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("account_set_password")
+    response = client.post(reverse("account_set_password"), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert not User.objects.get(pk=user.pk).must_change_password
