@@ -120,8 +120,8 @@ class SessionTimeoutMiddleware:
 class PasswordChangeRequiredMiddleware:
     """Send users with a one-time password to the password change page.
 
-    Everything except the password change and set pages, sign-out and static
-    files answers with a redirect (or 403 JSON for API requests) until a new
+    Every request except the password change and set pages, sign-out and
+    static files gets a redirect (or 403 JSON for API requests) until a new
     password is set.
     """
 

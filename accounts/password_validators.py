@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 class PasswordReuseValidator:
     """Reject a new password equal to the user's current one.
 
-    Without it, a user told to replace a one-time password could "change" it
-    to itself, and the password an Admin or the terminal saw would stay valid.
+    Without it, a user who must replace a one-time password could "change"
+    it to itself, and the password an Admin or the terminal saw would stay
+    valid.
     """
 
     def validate(self, password: str, user=None) -> None:

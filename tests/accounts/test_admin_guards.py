@@ -210,11 +210,13 @@ def test_bulk_deactivate_and_reactivate(admin_client, viewer, make_user):
     with record_signals() as log:
         run_action(admin_client, "deactivate_users", [viewer, editor])
     assert log.count("user_deactivated") == 2
-    assert not fresh(viewer).is_active and not fresh(editor).is_active
+    assert not fresh(viewer).is_active
+    assert not fresh(editor).is_active
     with record_signals() as log:
         run_action(admin_client, "reactivate_users", [viewer, editor])
     assert log.count("user_reactivated") == 2
-    assert fresh(viewer).is_active and fresh(editor).is_active
+    assert fresh(viewer).is_active
+    assert fresh(editor).is_active
 
 
 def test_bulk_deactivate_of_other_admins_keeps_actor(admin_client, admin_user, second_admin, make_user):
@@ -378,9 +380,10 @@ def test_admin_sets_own_password_keeps_session(client, admin_user):
     assert not fresh(admin_user).must_change_password
     assert is_signed_in(client)
     # Django's admin view changes the session key once more after the form saved.
-    shown = client.get("/account/").context["current_session_key"]
+    shown_key = client.get("/account/").context["current_session_key"]
     current = UserSession.objects.get(user=admin_user, ended_at=None)
-    assert shown == current.session_key == client.session.session_key
+    assert shown_key == current.session_key
+    assert current.session_key == client.session.session_key
 
 
 def test_admin_password_change_page_redirects(admin_client):

@@ -1,11 +1,11 @@
 import json
+from importlib import import_module
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.test import Client
 from django.urls import reverse
-from importlib import import_module
 
 from tests.accounts.helpers import run_manage, sign_in
 
@@ -107,7 +107,7 @@ def test_https_settings(tmp_path, env):
 
 
 def test_https_sign_in_sets_host_prefixed_secure_cookie(tmp_path):
-    """Under DANGO_HTTPS a real sign-in over https answers with a Secure __Host- session cookie."""
+    """Under DANGO_HTTPS a real sign-in over https sets a Secure __Host- session cookie."""
     assert run_manage(tmp_path, "bootstrap", "--admin-email", "ops@example.com").returncode == 0
     script = (
         "from django.test import Client; from accounts.models import User; "
@@ -122,9 +122,8 @@ def test_https_sign_in_sets_host_prefixed_secure_cookie(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "302 True True Lax / ''"
 
 
-@pytest.mark.parametrize("value", ["maybe", "2"])
-def test_bad_https_value_refused(tmp_path, value):
+def test_bad_https_value_refused(tmp_path):
     """A DANGO_HTTPS value that is not a boolean stops start-up with a message naming it."""
-    result = run_manage(tmp_path, "check", extra_env={"DANGO_HTTPS": value})
+    result = run_manage(tmp_path, "check", extra_env={"DANGO_HTTPS": "maybe"})
     assert result.returncode != 0
-    assert f"DANGO_HTTPS={value!r} is not a boolean" in result.stderr
+    assert "DANGO_HTTPS='maybe' is not a boolean" in result.stderr

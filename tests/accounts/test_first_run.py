@@ -24,7 +24,7 @@ def bootstrap(*args) -> str:
 
 
 def test_bootstrap_in_fresh_folder(tmp_path):
-    """The first run writes a 0600 secret key, creates the Admin and prints its password once."""
+    """The first run writes a 0600 secret key, creates the Admin and prints its password once; the second keeps both."""
     first = run_manage(tmp_path, "bootstrap")
     assert first.returncode == 0, first.stderr
 
@@ -36,21 +36,14 @@ def test_bootstrap_in_fresh_folder(tmp_path):
     assert "email:    admin@localhost" in first.stdout
     password = printed_password(first.stdout)
     assert password not in first.stderr
+    key = key_file.read_text()
 
     second = run_manage(tmp_path, "bootstrap")
     assert second.returncode == 0, second.stderr
     assert "An active Admin exists; no account was created." in second.stdout
     assert password not in second.stdout
     assert "password:" not in second.stdout
-    assert key_file.read_text() == key_file.read_text()
-
-
-def test_secret_key_kept_between_runs(tmp_path):
-    """Later runs reuse the generated secret key instead of replacing it."""
-    run_manage(tmp_path, "check")
-    key = (tmp_path / ".dango" / "secret_key").read_text()
-    run_manage(tmp_path, "check")
-    assert (tmp_path / ".dango" / "secret_key").read_text() == key
+    assert key_file.read_text() == key
 
 
 def test_bootstrap_admin_email_from_environment(tmp_path):

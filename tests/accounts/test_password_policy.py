@@ -139,7 +139,7 @@ def test_command_generated_passwords_satisfy_policy(margaret):
     call_command("users", "create", "new.person@example.com", "--role", "viewer", stdout=out)
     created = printed_password(out.getvalue())
     new_user = User.objects.get(email="new.person@example.com")
-    # A fresh instance: the stored user already holds the password, which the reuse rule would flag.
+    # A fresh instance: the stored user already has this password, which the reuse rule would flag.
     validate_password(created, User(email=new_user.email))
     assert sign_in(Client(), new_user.email, created).status_code == 302
 

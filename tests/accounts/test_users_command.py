@@ -86,7 +86,7 @@ def test_set_role(team):
 
 
 def test_set_same_role_reports_no_change(team):
-    """set-role to the current role says nothing changed."""
+    """set-role to the current role reports that nothing changed."""
     assert "nothing changed" in users("set-role", "viewer@example.com", "viewer")
 
 

@@ -47,7 +47,7 @@ def test_missing_permission_gets_json_403(viewer_client):
 
 
 def test_api_path_gets_json_without_accept(viewer_client):
-    """Requests under /api/ get JSON whatever their Accept header says."""
+    """Requests under /api/ get JSON whatever their Accept header contains."""
     response = viewer_client.get("/api/users/", **HTML)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
@@ -127,7 +127,7 @@ def test_unknown_permission_raises_at_class_definition():
 
 
 def test_class_without_permissions_raises():
-    """A view class that forgets required_permissions fails when the class is defined."""
+    """A view class without required_permissions fails when the class is defined."""
     with pytest.raises(TypeError, match="required_permissions"):
 
         class OpenView(PermissionRequiredMixin, View):
