@@ -9,7 +9,7 @@ from accounts.models import User
 from rbac.assignment import RoleChangeError, get_role, set_role
 from rbac.roles import ROLE_GROUP_NAMES, Role
 from rbac.sync import find_drift
-from tests.accounts.helpers import record_signals
+from tests.accounts.helpers import record_signals, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +227,18 @@ def test_roles_sync_on_clean_database_says_nothing_to_repair(db):
     error, stdout, _ = run_roles("--sync")
     assert error is None
     assert "nothing to repair" in stdout
+
+
+def test_roles_exit_status(tmp_path):
+    """Run as a program, roles exits 0 when clean, 1 on drift, and 0 again after --sync."""
+    assert run_manage(tmp_path, "migrate").returncode == 0
+    assert run_manage(tmp_path, "roles").returncode == 0
+    drift = "from django.contrib.auth.models import Group; Group.objects.get(name='Viewer').permissions.clear()"
+    assert run_manage(tmp_path, "shell", "-c", drift).returncode == 0
+
+    drifted = run_manage(tmp_path, "roles")
+    assert drifted.returncode == 1
+    assert "Role Viewer lacks source.view." in drifted.stderr
+    repaired = run_manage(tmp_path, "roles", "--sync")
+    assert repaired.returncode == 0, repaired.stderr
+    assert "Repaired this drift:" in repaired.stdout
