@@ -29,7 +29,7 @@ def create_first_admin(email: str | None = None) -> tuple[User, str] | None:
             f"No active Admin exists, but {email} is already a user. "
             f"Give that user the Admin role with: manage.py users set-role {email} admin"
         )
-    password = generate_one_time_password()
+    password = generate_one_time_password(User(email=email))
     user = User.objects.create_user(email, password, role="admin", must_change_password=True)
     logger.info("Created the first Admin, user id %s", user.pk)
     return user, password

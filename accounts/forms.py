@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
@@ -15,21 +15,28 @@ ROLE_CHOICES = [(role.value, role.label) for role in Role]
 class UserAdminForm(forms.ModelForm):
     """User change form for the admin.
 
-    ``groups``, ``user_permissions``, ``is_staff`` and the password hash are
-    not fields of this form, so a crafted POST naming them changes nothing.
-    The role is one choice, applied through ``rbac.assignment.set_role``.
+    ``groups``, ``user_permissions`` and ``is_staff`` are not fields of this
+    form and the password hash is a disabled one, so a crafted POST naming
+    them changes nothing. The role is one choice, applied through
+    ``rbac.assignment.set_role``.
     """
 
+    # The admin's fieldsets name "password"; without this declaration the
+    # model's hash column would become an editable, required text field.
+    password = ReadOnlyPasswordHashField(label="Password")
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
     class Meta:
         model = User
-        fields = ["email", "full_name", "role", "is_active", "is_superuser"]
+        # "role" is a declared field and stays out of this list: the admin
+        # removes declared fields it shows read-only, and a name listed here
+        # would then be an unknown model field.
+        fields = ["email", "full_name", "is_active", "is_superuser"]
 
     def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor = actor
-        if self.instance.pk:
+        if self.instance.pk and "role" in self.fields:
             current = get_role(self.instance)
             self.fields["role"].initial = current.value if current else Role.VIEWER.value
         self.initial_is_active = self.instance.is_active if self.instance.pk else True
@@ -67,6 +74,7 @@ class UserAdminForm(forms.ModelForm):
 
 
 class UserAddForm(UserAdminForm):
+    password = None
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     password2 = forms.CharField(label="Password confirmation", strip=False, widget=forms.PasswordInput)
     must_change_password = forms.BooleanField(
@@ -74,7 +82,7 @@ class UserAddForm(UserAdminForm):
     )
 
     class Meta(UserAdminForm.Meta):
-        fields = ["email", "full_name", "role", "is_active", "is_superuser", "must_change_password"]
+        fields = ["email", "full_name", "is_active", "is_superuser", "must_change_password"]
 
     def clean(self):
         cleaned = super().clean()

@@ -4,6 +4,7 @@ Checking here, not only in forms, covers every path that saves a user: the
 admin (including bulk actions), commands, the API and the shell.
 """
 
+from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -22,7 +23,9 @@ def remember_active_state(sender, instance: User, raw=False, **kwargs):
     previous = User.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
     instance._was_active = previous
     if previous and not instance.is_active:
-        check_can_remove(instance, actor=None, action="deactivate")
+        # Check the stored row: the instance already says inactive, and an
+        # inactive user never counts as the last active Admin.
+        check_can_remove(User.objects.get(pk=instance.pk), actor=None, action="deactivate")
 
 
 @receiver(post_save, sender=User, dispatch_uid="accounts.announce_user_saved")
@@ -43,8 +46,13 @@ def announce_user_saved(sender, instance: User, created: bool, raw=False, **kwar
 
 
 @receiver(pre_delete, sender=User, dispatch_uid="accounts.guard_user_delete")
-def guard_user_delete(sender, instance: User, **kwargs):
-    check_can_remove(instance, actor=None, action="delete")
+def guard_user_delete(sender, instance: User, origin=None, **kwargs):
+    # A queryset delete sends every pre_delete before removing any row, so each
+    # Admin in the batch would see the others as remaining; exclude them all.
+    removing_pks = ()
+    if isinstance(origin, QuerySet) and origin.model is User:
+        removing_pks = origin.values_list("pk", flat=True)
+    check_can_remove(instance, actor=None, action="delete", removing_pks=removing_pks)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="accounts.announce_user_deleted")

@@ -14,13 +14,21 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts import signals
-from accounts.sessions import AUTHENTICATED_AT_KEY, LAST_ACTIVITY_KEY, mark_session_ended, touch_session
+from accounts.sessions import (
+    AUTHENTICATED_AT_KEY,
+    LAST_ACTIVITY_KEY,
+    current_user_session,
+    mark_session_ended,
+    touch_session,
+)
 
 BACKGROUND_HEADER = "X-Dango-Background"
 
@@ -72,33 +80,54 @@ class SessionTimeoutMiddleware:
             # from writing the session on every request; the idle timeout can
             # therefore end a session up to one interval early.
             session[LAST_ACTIVITY_KEY] = now
-            touch_session(session.session_key)
+            current = current_user_session(request)
+            if current is not None:
+                touch_session(current.session_key)
         return None
 
     def _expire(self, request, reason: str):
         user = request.user
-        session_key = request.session.session_key
-        logout(request)
-        if session_key:
-            mark_session_ended(session_key, reason)
+        current = current_user_session(request)
+        if current is not None:
+            mark_session_ended(current.session_key, reason)
+        # Django's logout() would also send user_logged_out, recording a
+        # sign-out the user never made; an expiry is announced only as such.
+        request.session.flush()
+        request.user = AnonymousUser()
         signals.session_expired.send(sender=SessionTimeoutMiddleware, user=user, request=request, reason=reason)
         if _expects_json(request):
             return JsonResponse(
                 {"error": {"code": "session_expired", "message": "Your session expired. Sign in again."}},
                 status=401,
             )
+        response = redirect_to_login(request.get_full_path())
+        self._add_expiry_message(request, response)
+        return response
+
+    @staticmethod
+    def _add_expiry_message(request, response) -> None:
+        storage = getattr(request, "_messages", None)
+        if storage is not None:
+            messages.info(request, "Your session expired. Sign in again to continue.")
+            return
+        # MessageMiddleware comes after this middleware, so it has neither
+        # attached its storage yet nor will it see this early response.
+        storage = request._messages = default_storage(request)
         messages.info(request, "Your session expired. Sign in again to continue.")
-        return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
+        storage.update(response)
 
 
 class PasswordChangeRequiredMiddleware:
     """Send users with a one-time password to the password change page.
 
-    Everything except that page, sign-out and static files answers with a
-    redirect (or 403 JSON for API requests) until a new password is set.
+    Every request except the password change and set pages, sign-out and
+    static files gets a redirect (or 403 JSON for API requests) until a new
+    password is set.
     """
 
-    ALLOWED_URL_NAMES = ("account_change_password", "account_logout")
+    # allauth sends a user without a usable password from the change page to
+    # the set page, so both must stay open or the two redirect to each other.
+    ALLOWED_URL_NAMES = ("account_change_password", "account_set_password", "account_logout")
 
     def __init__(self, get_response):
         self.get_response = get_response

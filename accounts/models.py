@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.managers import UserManager, normalize_email_address
+from accounts.user_agents import describe_browser
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -72,6 +73,11 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id} from {self.ip_address or 'unknown IP'}"
+
+    @property
+    def browser(self) -> str:
+        """A short description of the browser, such as "Firefox 128 on Linux"."""
+        return describe_browser(self.user_agent)
 
 
 from accounts.invites.models import Invite  # noqa: E402,F401  (own module, registered with the accounts app)

@@ -9,20 +9,41 @@ import secrets
 import string
 
 from allauth.account import signals as allauth_signals
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import HASH_SESSION_KEY, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import signals
-from accounts.sessions import end_other_sessions
+from accounts.sessions import current_user_session, end_other_sessions
 
 ONE_TIME_PASSWORD_LENGTH = 20
+MAX_GENERATION_ATTEMPTS = 10
 _ONE_TIME_ALPHABET = string.ascii_letters + string.digits
 
 
-def generate_one_time_password() -> str:
+def _random_password() -> str:
     return "".join(secrets.choice(_ONE_TIME_ALPHABET) for _ in range(ONE_TIME_PASSWORD_LENGTH))
+
+
+def generate_one_time_password(user=None) -> str:
+    """Return a random password that passes the password policy for ``user``.
+
+    A random draw almost always passes; drawing again covers the rare one
+    that does not (all digits, or close to the user's email).
+    """
+    for _ in range(MAX_GENERATION_ATTEMPTS):
+        raw = _random_password()
+        try:
+            validate_password(raw, user)
+        except ValidationError:
+            continue
+        return raw
+    raise RuntimeError(
+        f"No generated password passed the password policy in {MAX_GENERATION_ATTEMPTS} attempts; "
+        "check AUTH_PASSWORD_VALIDATORS for a rule that 20 random letters and digits cannot meet."
+    )
 
 
 def apply_password_change(user, request=None, reason: str = "self", must_change: bool = False) -> None:
@@ -32,8 +53,12 @@ def apply_password_change(user, request=None, reason: str = "self", must_change:
     user.save(update_fields=["password_changed_at", "must_change_password"])
     keep = None
     if request is not None and getattr(request, "user", None) is not None and request.user.pk == user.pk:
-        update_session_auth_hash(request, user)
-        keep = request.session.session_key
+        if request.session.get(HASH_SESSION_KEY) != user.get_session_auth_hash():
+            # allauth has already done this for its own forms; doing it twice
+            # would only give the session yet another key.
+            update_session_auth_hash(request, user)
+        current = current_user_session(request)
+        keep = current.session_key if current else request.session.session_key
     end_other_sessions(user, keep_session_key=keep, reason="password_changed", request=request)
     signals.password_changed.send(sender=type(user), user=user, request=request, reason=reason)
 
@@ -51,7 +76,7 @@ def set_password(user, raw_password: str, request=None, reason: str = "admin", m
 
 def reset_to_one_time_password(user, request=None, reason: str = "command") -> str:
     """Give ``user`` a generated password that must be changed at the next sign-in."""
-    raw = generate_one_time_password()
+    raw = generate_one_time_password(user)
     user.set_password(raw)
     user.save(update_fields=["password"])
     apply_password_change(user, request=request, reason=reason, must_change=True)

@@ -24,6 +24,8 @@ USER_AGENT_MAX_LENGTH = 512
 # Session keys holding epoch seconds for the timeout middleware.
 AUTHENTICATED_AT_KEY = "dango_authenticated_at"
 LAST_ACTIVITY_KEY = "dango_last_activity"
+# Session key holding the id of the session's UserSession row.
+USER_SESSION_ID_KEY = "dango_user_session_id"
 
 
 def reset_session_clock(request) -> None:
@@ -50,7 +52,7 @@ def record_session(sender, request, user, **kwargs):
     reset_session_clock(request)
     if request.session.session_key is None:
         request.session.save()
-    UserSession.objects.update_or_create(
+    user_session, _ = UserSession.objects.update_or_create(
         session_key=request.session.session_key,
         defaults={
             "user": user,
@@ -62,6 +64,29 @@ def record_session(sender, request, user, **kwargs):
             "end_reason": "",
         },
     )
+    request.session[USER_SESSION_ID_KEY] = user_session.pk
+
+
+def current_user_session(request) -> UserSession | None:
+    """Return the active row of the request's session, following any change of key.
+
+    Django gives a session a new key (``cycle_key``) on sign-in and on password
+    change, and the admin's password view does it after our receivers ran. The
+    row id stored in the session finds the row again, and the row takes the
+    new key, so "this session" is never mistaken for another one.
+    """
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    if session is None or user is None or not user.is_authenticated:
+        return None
+    row_id = session.get(USER_SESSION_ID_KEY)
+    if row_id is None:
+        return UserSession.objects.filter(session_key=session.session_key or "", user=user, ended_at=None).first()
+    user_session = UserSession.objects.filter(pk=row_id, user=user, ended_at=None).first()
+    if user_session is not None and session.session_key and user_session.session_key != session.session_key:
+        user_session.session_key = session.session_key
+        user_session.save(update_fields=["session_key"])
+    return user_session
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.close_session_on_logout")

@@ -128,6 +128,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.password_validators.PasswordReuseValidator"},
 ]
 
 LOGIN_URL = "account_login"
@@ -174,6 +175,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if _https else "http"
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
+ACCOUNT_FORMS = {"login": "accounts.login_forms.LoginForm"}
 
 # Sign-in with Google and GitHub (accounts.oauth). Each provider is configured
 # either from these environment variables or as a SocialApp in the admin, never

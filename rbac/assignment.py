@@ -69,11 +69,16 @@ def check_role_change(user, new_role: Role, actor=None) -> None:
             )
 
 
-def check_can_remove(user, actor=None, action: str = "deactivate") -> None:
-    """Refuse to deactivate or delete ``user`` when it would leave no active Admin."""
+def check_can_remove(user, actor=None, action: str = "deactivate", removing_pks=()) -> None:
+    """Refuse to deactivate or delete ``user`` when it would leave no active Admin.
+
+    ``removing_pks`` names other users removed by the same operation (a bulk
+    delete), which must not be counted as the Admins that remain.
+    """
     if actor is not None and actor.pk == user.pk:
         raise RoleChangeError(f"You cannot {action} your own account.", code=f"self_{action}")
-    if get_role(user) is Role.ADMIN and user.is_active and not active_admins(exclude_pk=user.pk).exists():
+    remaining = active_admins(exclude_pk=user.pk).exclude(pk__in=list(removing_pks))
+    if get_role(user) is Role.ADMIN and user.is_active and not remaining.exists():
         raise RoleChangeError(
             f"{user.email} is the last active Admin and cannot be {action}d. "
             "Give another active user the Admin role first.",
@@ -86,7 +91,7 @@ def set_role(user, role: "Role | str", actor=None, request=None) -> Role | None:
     """Make ``role`` the user's only role; return the previous one.
 
     Admin access to the Django admin follows the role: ``is_staff`` is true
-    exactly for Admins.
+    exactly for Admins, and ``is_superuser`` is cleared with any other role.
     """
     new_role = Role.parse(role)
     # Lock the user row so two concurrent demotions cannot both see
@@ -106,9 +111,17 @@ def set_role(user, role: "Role | str", actor=None, request=None) -> Role | None:
     finally:
         del user._rbac_allow_role_write
     is_staff = new_role is Role.ADMIN
+    changed_fields = []
     if user.is_staff != is_staff:
         user.is_staff = is_staff
-        user.save(update_fields=["is_staff"])
+        changed_fields.append("is_staff")
+    if not is_staff and getattr(user, "is_superuser", False):
+        # has_perm is always true for a superuser, so the flag would keep every
+        # Admin permission after the demotion.
+        user.is_superuser = False
+        changed_fields.append("is_superuser")
+    if changed_fields:
+        user.save(update_fields=changed_fields)
     forget_cached_role(user)
     user._rbac_role_cache = new_role
     role_changed.send(

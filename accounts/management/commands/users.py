@@ -98,7 +98,7 @@ class Command(BaseCommand):
         normalized = normalize_email_address(email)
         if User.objects.filter(email=normalized).exists():
             raise CommandError(f"A user with the email address {normalized!r} already exists.")
-        password = generate_one_time_password()
+        password = generate_one_time_password(User(email=normalized, full_name=name))
         try:
             user = User.objects.create_user(
                 normalized, password, role=new_role.value, full_name=name, must_change_password=True

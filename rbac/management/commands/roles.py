@@ -20,9 +20,11 @@ class Command(BaseCommand):
         self._print_matrix()
         if sync:
             repaired = sync_roles()
-            self.stdout.write("Synced role groups with the registry." if not repaired.is_clean else "Repaired the drift listed below.")
-            if not repaired.is_clean:
-                self._print_drift(repaired)
+            if repaired.is_clean:
+                self.stdout.write("Role groups already matched the registry; nothing to repair.")
+            else:
+                self.stdout.write("Repaired this drift:")
+                self._print_drift(repaired, self.stdout)
         report = find_drift()
         problems = self._print_drift(report) + self._print_role_holders()
         if problems:
@@ -41,24 +43,26 @@ class Command(BaseCommand):
         totals = "  ".join(str(len(ROLE_PERMISSIONS[role])).ljust(6) for role in roles)
         self.stdout.write(f"{'total'.ljust(width)}  {totals}")
 
-    def _print_drift(self, report) -> int:
+    def _print_drift(self, report, out=None) -> int:
+        # Drift goes to stderr as a problem, except when --sync lists what it repaired.
+        out = out or self.stderr
         problems = 0
         for name in report.missing_permissions:
-            self.stderr.write(f"Permission {name} is missing from the database.")
+            out.write(f"Permission {name} is missing from the database.")
             problems += 1
         for name in report.stale_permissions:
-            self.stderr.write(f"Permission {name} is in the database but not in the registry.")
+            out.write(f"Permission {name} is in the database but not in the registry.")
             problems += 1
         for drift in report.roles:
             if drift.missing_group:
-                self.stderr.write(f"Role group {drift.role.group_name} is missing.")
+                out.write(f"Role group {drift.role.group_name} is missing.")
                 problems += 1
                 continue
             for name in drift.missing:
-                self.stderr.write(f"Role {drift.role.label} lacks {name}.")
+                out.write(f"Role {drift.role.label} lacks {name}.")
                 problems += 1
             for name in drift.extra:
-                self.stderr.write(f"Role {drift.role.label} carries {name}, which the registry does not give it.")
+                out.write(f"Role {drift.role.label} carries {name}, which the registry does not give it.")
                 problems += 1
         return problems
 
