@@ -72,7 +72,7 @@ def _parse_network_list(setting_name: str, values: tuple) -> tuple[IPNetwork, ..
         try:
             networks.append(parse_network(value))
         except ValueError as error:
-            raise ImproperlyConfigured(f"{setting_name} contains {error}.") from None
+            raise ImproperlyConfigured(f"{setting_name}: {error}.") from None
     return tuple(networks)
 
 
