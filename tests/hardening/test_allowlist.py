@@ -103,7 +103,11 @@ def test_exempt_path_matches_exactly(client, blocked_events):
     assert client.get("/accounts/login/extra", REMOTE_ADDR=OUTSIDE).status_code == 403
 
 
-@override_settings(DANGO_IP_ALLOWLIST=[OFFICE], DANGO_IP_BLOCKED_EVENT_INTERVAL=60)
+# The local-memory cache reads the clock time_machine moves; Redis expires keys on its own clock.
+LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "allowlist-test"}}
+
+
+@override_settings(DANGO_IP_ALLOWLIST=[OFFICE], DANGO_IP_BLOCKED_EVENT_INTERVAL=60, CACHES=LOCAL_CACHE)
 def test_ip_blocked_event_is_rate_limited_per_ip(client, blocked_events, caplog):
     """A scan from one address sends one event per interval; another address gets its own event."""
     start = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.timezone.utc)
@@ -133,3 +137,16 @@ def test_blocked_response_carries_security_headers(client, blocked_events):
     assert "Content-Security-Policy" in response
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "Permissions-Policy" in response
+
+
+@pytest.mark.redis
+@override_settings(DANGO_IP_ALLOWLIST=[OFFICE])
+def test_ip_blocked_limit_is_shared_through_redis(client, blocked_events):
+    """With Redis as the cache, the once-per-interval gate holds across clients sharing it."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    cache.clear()
+    client.get("/first", REMOTE_ADDR=OUTSIDE)
+    Client().get("/second", REMOTE_ADDR=OUTSIDE)
+    assert [event["path"] for event in blocked_events] == ["/first"]
