@@ -29,7 +29,7 @@ def announce_blocked(request, ip: str | None) -> bool:
     """Send ip_blocked unless it was sent for ``ip`` within the last interval; return whether it was sent.
 
     The gate is a cache entry per address, so with a shared cache (Redis) the
-    limit holds across every worker and host.
+    limit applies across every worker and host.
     """
     interval = conf.get_ip_blocked_event_interval()
     digest = hashlib.sha256((ip or "unknown").encode()).hexdigest()
@@ -58,7 +58,7 @@ def blocked_response(request, ip: str | None) -> HttpResponse:
 
 
 class IPAllowlistMiddleware:
-    """Answer 403 to clients outside DANGO_IP_ALLOWLIST and announce ip_blocked.
+    """Return 403 to clients outside DANGO_IP_ALLOWLIST and send ip_blocked.
 
     NOTE: it sits after WhiteNoise in MIDDLEWARE, so static files (public CSS
     and scripts) are still served to refused clients.

@@ -4,11 +4,12 @@ DANGO_CLIENT_IP_MODE selects how the address is found:
 
 - ``direct``: the TCP peer (REMOTE_ADDR). Forwarding headers are ignored.
 - ``proxy``: the site sits behind reverse proxies listed in
-  DANGO_TRUSTED_PROXIES. Starting at the peer, each trusted hop is replaced by
-  the address it wrote at the right end of X-Forwarded-For; the first
-  untrusted address is the client. Entries left of it were written by the
-  client or its own proxies and are never read, so a client cannot choose its
-  address by sending the header.
+  DANGO_TRUSTED_PROXIES. The walk starts at the peer. While the current hop
+  is a trusted proxy, it is replaced by the address that proxy appended to
+  X-Forwarded-For (the right-most entry not yet read). The first untrusted
+  address is the client. Entries left of it were written by the client or its
+  own proxies and are never read, so a client cannot choose its address by
+  sending the header.
 - ``cloudflare``: as ``proxy``, and when the hop found that way is one of
   Cloudflare's edge addresses, the client is the address in CF-Connecting-IP.
   From any other hop that header is ignored.
@@ -46,7 +47,7 @@ def normalize_ip(value: str | None) -> str | None:
 
 
 def parse_forwarded_entry(entry: str) -> str | None:
-    """Return the address in one X-Forwarded-For entry, or None when it holds none.
+    """Return the address in one X-Forwarded-For entry, or None when it contains none.
 
     Besides a bare address, accept the forms some proxies write with a port:
     ``203.0.113.9:4711``, ``[2001:db8::1]`` and ``[2001:db8::1]:4711``.
@@ -82,8 +83,8 @@ def _nearest_untrusted_hop(peer: str, forwarded_for: str | None, trusted_proxies
         address = parse_forwarded_entry(entry)
         if address is None:
             if entry.strip():
-                # A trusted proxy wrote this entry, so it should be an address;
-                # stopping here keys the request to that proxy instead of
+                # A trusted proxy wrote this entry, so it should be an address.
+                # Stopping here keys the request to that proxy instead of
                 # trusting whatever lies further left.
                 logger.warning(
                     "X-Forwarded-For entry %r from trusted proxy %s is not an IP address; "
@@ -129,7 +130,7 @@ def resolve_client_ip(
 def get_client_ip(request) -> str | None:
     """Return the client IP of ``request`` under the configured mode, or None when unknown.
 
-    The result is cached on the request, so every app sees the same address.
+    The result is cached on the request, so every app gets the same address.
     """
     if request is None:
         return None

@@ -1,8 +1,8 @@
 """Checks that the client IP, proxy and allowlist settings agree with each other.
 
-A contradiction here does not crash anything; it silently turns the
-allowlist, the lockout or the audit log's IPs into something other than what
-the operator meant, which is why these run with ``check --deploy``.
+A contradiction here crashes nothing. It silently turns the allowlist, the
+lockout or the audit log's IPs into something other than what the operator
+meant, so these checks run with ``check --deploy``.
 """
 
 import datetime

@@ -112,9 +112,9 @@ def check_secrets_in_git(app_configs, **kwargs) -> list:
 
     messages = []
     for relative in SECRET_FILES:
-        # --no-index asks about the ignore rules alone, so a file that is
-        # tracked despite a matching rule still counts as ignored here; the
-        # ls-files check below reports it.
+        # --no-index checks the ignore rules alone, so a file that is tracked
+        # despite a matching rule counts as ignored here. The ls-files check
+        # below reports it.
         result = _run_git(root, "check-ignore", "--no-index", "-q", "--", relative)
         if result.returncode == 1:
             messages.append(
@@ -134,10 +134,10 @@ def check_secrets_in_git(app_configs, **kwargs) -> list:
     tracked = result.stdout.split("\n")
     tracked = [path for path in tracked if path]
     if tracked:
-        shown = ", ".join(tracked[:5]) + (f" and {len(tracked) - 5} more" if len(tracked) > 5 else "")
+        listed = ", ".join(tracked[:5]) + (f" and {len(tracked) - 5} more" if len(tracked) > 5 else "")
         messages.append(
             Error(
-                f"Git tracks files that hold secrets or runtime state in {root}: {shown}.",
+                f"Git tracks files that contain secrets or runtime state in {root}: {listed}.",
                 hint=(
                     "Run `git rm --cached` on them, ignore them, and treat every secret they held as leaked: "
                     "rotate the keys and tokens, since git history keeps the old content."

@@ -1,9 +1,9 @@
 """Compare a host with the rendered configs: one PASS, FAIL or SKIP per item.
 
 Installed files must equal the rendered ones byte for byte and must not be
-writable by group or others. Beyond the files, the check asks sshd for the
-settings it will really use (``sshd -T``), since an earlier drop-in can
-override ours, and reads the rules ufw stores, since a rules script proves
+writable by group or others. Beyond the files, the check runs ``sshd -T`` to
+read the settings sshd will use, because an earlier drop-in can override
+ours. It also reads the rules ufw stores, because a rules script proves
 nothing until it has been run.
 """
 
@@ -197,8 +197,8 @@ def check_ufw_rules(options: HostOptions, rules_ipv4: Path, rules_ipv6: Path) ->
     if missing:
         problems.append(f"{len(missing)} rule(s) missing, such as '{missing[0]}'; run ufw-rules.sh")
     if extra:
-        shown = "; ".join(f"'{t}'" for t in extra[:MAX_LISTED])
-        problems.append(f"{len(extra)} other rule(s) open the same ports to other sources: {shown}")
+        listed = "; ".join(f"'{t}'" for t in extra[:MAX_LISTED])
+        problems.append(f"{len(extra)} other rule(s) open the same ports to other sources: {listed}")
     if problems:
         return CheckResult(FAIL, name, ". ".join(problems))
     return CheckResult(PASS, name, f"{len(rules)} rule(s) in force, no broader rule for ports {', '.join(sorted(managed_ports))}")

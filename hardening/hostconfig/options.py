@@ -105,7 +105,7 @@ def validate_reboot_time(value: str) -> str:
 
 @dataclass(frozen=True)
 class HostOptions:
-    """What the rendered configs describe: the site, where Dango lives, who may connect."""
+    """Inputs of the rendered configs: the site, Dango's folders and user, and the networks that may connect."""
 
     domain: str
     app_dir: PurePosixPath = DEFAULT_APP_DIR

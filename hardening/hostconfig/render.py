@@ -23,7 +23,7 @@ BAN_MAX_RETRY = 10
 BAN_FIND_TIME = "10m"
 BAN_TIME = "1h"
 
-# Where each rendered file is installed; ``None`` for a script that is run, not installed.
+# Install path of each rendered file, or None for a script that is run instead.
 SSHD_DROPIN = "sshd"
 FAIL2BAN_SSHD = "fail2ban-sshd"
 FAIL2BAN_JAIL = "fail2ban-jail"

@@ -50,9 +50,9 @@ class UfwRule:
 
 def build_rules(ssh_port: int, ssh_sources, web_sources) -> list[UfwRule]:
     """Return the rules for SSH from ``ssh_sources`` and HTTP(S) from ``web_sources`` (empty: anywhere)."""
-    # ufw's "limit" needs the kernel's IPv6 "recent" match, which not every
-    # host has; ufw then skips the IPv6 rule with only a notice and SSH over
-    # IPv6 is shut out. So IPv6 gets a plain allow and relies on fail2ban.
+    # ufw's "limit" needs the kernel's IPv6 "recent" match, which some hosts
+    # lack. There ufw skips the IPv6 rule with only a notice, and SSH over
+    # IPv6 would be shut out. So IPv6 gets a plain allow and relies on fail2ban.
     rules = [
         UfwRule("limit" if source.version == 4 else "allow", str(ssh_port), source, "dango ssh")
         for source in ssh_sources or ANYWHERE

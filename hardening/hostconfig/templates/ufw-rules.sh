@@ -8,7 +8,7 @@
 # `manage.py hardening render --check` lists any it finds.
 {% if cloudflare %}#
 # The site is behind Cloudflare, so ports 80 and 443 accept only Cloudflare's
-# address ranges: nobody can reach the site around Cloudflare.
+# address ranges. Clients cannot bypass Cloudflare by connecting directly.
 {% endif %}set -eu
 
 ufw default deny incoming

@@ -56,12 +56,14 @@ class Command(BaseCommand):
             help="Write the configs to --out DIR, or compare them with this host's files (--check).",
             description="Write the configs to --out DIR, or compare them with this host's files (--check).",
         )
+
         render.add_argument("--domain", required=True, help="Public domain name of the site, such as dango.example.com.")
         target = render.add_mutually_exclusive_group(required=True)
         target.add_argument("--out", metavar="DIR", help="Folder to write the configs into, laid out like the host (etc/...).")
         target.add_argument(
             "--check", action="store_true", help="Compare this host's files with the rendered configs; exit 1 on any failure."
         )
+
         render.add_argument("--force", action="store_true", help="With --out: replace files that already exist.")
         render.add_argument("--root", default="/", help="With --check: folder the host paths are under (default /).")
         render.add_argument(
@@ -72,6 +74,8 @@ class Command(BaseCommand):
             metavar="NAME=PATH",
             help="With --check: read the item NAME from PATH instead (repeatable); --check lists the names on a typo.",
         )
+
+        # What the configs describe.
         render.add_argument("--app-dir", help="Folder holding the Dango code (default /opt/dango).")
         render.add_argument("--venv", help="Python virtual environment with gunicorn (default APP_DIR/.venv).")
         render.add_argument("--project-root", help="Dango's project folder with .dango/ and .dlt/ (default /var/lib/dango).")
