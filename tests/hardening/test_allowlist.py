@@ -142,7 +142,7 @@ def test_blocked_response_carries_security_headers(client, blocked_events):
 @pytest.mark.redis
 @override_settings(DANGO_IP_ALLOWLIST=[OFFICE])
 def test_ip_blocked_limit_is_shared_through_redis(client, blocked_events):
-    """With Redis as the cache, the once-per-interval gate holds across clients sharing it."""
+    """With Redis as the cache, the once-per-interval gate applies across clients sharing it."""
     from django.core.cache import cache
     from django.test import Client
 

@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import re
 import subprocess
 
 import pytest
@@ -35,7 +36,7 @@ def test_every_check_has_an_id_and_a_hint(tmp_path, settings):
     for found in dango_messages().values():
         for message in found:
             assert message.hint, message.id
-            assert message.id[6] in "EW" and message.id[7:].isdigit() and message.id[7] == "1", message.id
+            assert re.fullmatch(r"dango\.[EW]1\d\d", message.id), message.id
 
 
 # Secret files: permissions.
@@ -137,7 +138,7 @@ def test_outside_git_is_quiet(project):
 
 
 def test_git_failure_warns(repository):
-    """When git refuses to answer (here: a folder owned by another user) the check warns with git's reason."""
+    """When git fails (here: on a folder owned by another user) the check warns with git's reason."""
     os.chown(repository, 65534, 65534)
     (repository / ".gitignore").write_text(".dango/\n.dlt/secrets.toml\n")
     try:

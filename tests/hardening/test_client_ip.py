@@ -125,7 +125,7 @@ def test_get_client_ip_reads_settings(case):
 
 
 def test_get_client_ip_caches_on_request():
-    """The address is computed once per request, so every app sees the same one."""
+    """The address is computed once per request, so every app gets the same one."""
     request = _request(CLIENT)
     assert get_client_ip(request) == CLIENT
     request.META["REMOTE_ADDR"] = SPOOFED

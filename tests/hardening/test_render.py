@@ -102,7 +102,7 @@ def test_defaults_follow_settings(tmp_path):
 
 @override_settings(DANGO_CLIENT_IP_MODE="cloudflare")
 def test_no_cloudflare_flag_overrides_settings(tmp_path):
-    """--no-cloudflare renders the plain proxy setup even when the settings say cloudflare."""
+    """--no-cloudflare renders the plain proxy setup even in cloudflare mode."""
     render(tmp_path, "--no-cloudflare")
     assert "Environment=DANGO_CLIENT_IP_MODE=proxy" in read(tmp_path, RENDERED[7]).splitlines()
 

@@ -134,9 +134,9 @@ def write_audit_log(path: Path, records: list[dict]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-# NOTE: these lines follow the audit record format by hand; once the audit
+# NOTE: these lines follow the audit record format by hand. Once the audit
 # app's writer exists, produce them through it (real events from real
-# requests) so the filter is validated against what the app writes.
+# requests), so that the filter is validated against what the app writes.
 AUDIT_RECORDS = [
     (audit_record(1, "login_failure", "203.0.113.9"), "203.0.113.9"),
     (audit_record(2, "login_success", "203.0.113.10", actor={"id": 1, "email": "a@example.com"}), None),
