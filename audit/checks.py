@@ -7,8 +7,8 @@ from django.db import DatabaseError
 from audit import app_settings
 from audit.files import lock_path_for
 
-E101 = "dango.E101"
-W102 = "dango.W102"
+E201 = "dango.E201"
+W202 = "dango.W202"
 
 
 def _writable(path: Path) -> bool:
@@ -51,7 +51,7 @@ def check_audit_log_writable(app_configs=None, **kwargs) -> list:
             f"The audit log {path} cannot be written: {reason}.",
             hint=f"Make {fix} a folder (or file) writable by the user running Dango, for example: chown dango {fix}; "
             "or point AUDIT_LOG_PATH at a writable place.",
-            id=E101,
+            id=E201,
         )
     ]
 
@@ -74,7 +74,7 @@ def check_audit_write_failures(app_configs=None, databases=None, **kwargs) -> li
                 f"{failure.last_error or 'no error message stored'}",
                 hint="Fix the cause (disk space, permissions), then run 'manage.py audit verify' and "
                 "'manage.py audit acknowledge-failures'.",
-                id=W102,
+                id=W202,
             )
         ]
     return []

@@ -47,12 +47,16 @@ INSTALLED_APPS = [
     "rbac.apps.RbacConfig",
     "accounts.apps.AccountsConfig",
     "credentials.apps.CredentialsConfig",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hardening.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    "hardening.allowlist.IPAllowlistMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -156,6 +160,7 @@ if _https:
     SECURE_HSTS_SECONDS = env.get_int("DANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.get_bool("DANGO_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_SSL_REDIRECT = env.get_bool("DANGO_SSL_REDIRECT", True)
+    MESSAGE_STORAGE = "hardening.cookies.HostPrefixedFallbackStorage"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -224,6 +229,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email", "otp_token", "code"]
+AXES_CLIENT_IP_CALLABLE = "hardening.client_ip.get_client_ip"
 
 # django-otp
 OTP_TOTP_ISSUER = os.environ.get("DANGO_OTP_ISSUER", "Dango")
@@ -270,3 +276,36 @@ LOGGING = {
 # Audit log (see docs/audit.md); AUDIT_LOG_PATH defaults to .dango/logs/audit.jsonl.
 AUDIT_LOG_MAX_BYTES = env.get_int("DANGO_AUDIT_LOG_MAX_BYTES", 50 * 1024 * 1024, minimum=0)
 AUDIT_LOG_FSYNC = env.get_bool("DANGO_AUDIT_LOG_FSYNC", True)
+
+# Hardening: how the client IP is found (hardening.client_ip), the IP
+# allowlist (hardening.allowlist) and the browser security policies.
+DANGO_CLIENT_IP_MODE = os.environ.get("DANGO_CLIENT_IP_MODE", "direct").strip().lower()
+DANGO_TRUSTED_PROXIES = env.get_list("DANGO_TRUSTED_PROXIES")
+# None uses the Cloudflare ranges shipped in hardening.cloudflare.
+DANGO_CLOUDFLARE_IP_RANGES = env.get_list("DANGO_CLOUDFLARE_IP_RANGES") if "DANGO_CLOUDFLARE_IP_RANGES" in os.environ else None
+DANGO_IP_ALLOWLIST = env.get_list("DANGO_IP_ALLOWLIST")
+DANGO_IP_ALLOWLIST_EXEMPT_PATHS = env.get_list("DANGO_IP_ALLOWLIST_EXEMPT_PATHS")
+DANGO_IP_BLOCKED_EVENT_INTERVAL = env.get_int("DANGO_IP_BLOCKED_EVENT_INTERVAL", 60, minimum=1)
+# The site's templates carry no inline script or style, so 'self' suffices.
+# form-action lists the OAuth providers because a sign-in form's POST
+# redirects there, and browsers apply form-action to that redirect.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", "https://accounts.google.com", "https://github.com"],
+        "upgrade-insecure-requests": _https,
+    },
+}
+
+if IS_PRODUCTION:
+    from hardening.production import check_production_settings
+
+    check_production_settings(globals())

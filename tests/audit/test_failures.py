@@ -12,7 +12,7 @@ import pytest
 from django.core.checks import run_checks
 from django.test import Client
 
-from audit.checks import E101, W102
+from audit.checks import E201, W202
 from audit.models import WriteFailure
 
 pytestmark = pytest.mark.django_db
@@ -72,33 +72,33 @@ def test_unwritable_log_does_not_stop_sign_in(locked_folder, make_user, caplog):
     failure = WriteFailure.objects.get(pk=1)
     assert failure.count == 1
     assert "Permission denied" in failure.last_error
-    assert W102 in check_ids()
+    assert W202 in check_ids()
 
 
 def test_write_failure_check_quiet_without_failures(audit_log):
-    """W102 stays quiet while no write has failed."""
-    assert W102 not in check_ids()
+    """W202 stays quiet while no write has failed."""
+    assert W202 not in check_ids()
 
 
 def test_acknowledge_failures_quiets_check(audit_log, run_audit):
-    """acknowledge-failures records the count as reviewed, so W102 stops until the next failure."""
+    """acknowledge-failures records the count as reviewed, so W202 stops until the next failure."""
     WriteFailure.objects.create(pk=1, count=3, last_error="disk full")
-    assert W102 in check_ids()
+    assert W202 in check_ids()
 
     stdout, _ = run_audit("acknowledge-failures")
 
     assert "Acknowledged 3 audit write failure(s)" in stdout
     assert WriteFailure.objects.get(pk=1).acknowledged_count == 3
-    assert W102 not in check_ids()
+    assert W202 not in check_ids()
     stdout, _ = run_audit("acknowledge-failures")
     assert "no unacknowledged" in stdout
 
 
 def test_check_reports_unseen_failures_only(audit_log):
-    """W102 names the number of failures above the acknowledged count and the last error."""
+    """W202 names the number of failures above the acknowledged count and the last error."""
     WriteFailure.objects.create(pk=1, count=5, acknowledged_count=3, last_error="No space left on device")
 
-    messages = [message for message in run_checks(tags=["dango"]) if message.id == W102]
+    messages = [message for message in run_checks(tags=["dango"]) if message.id == W202]
 
     assert len(messages) == 1
     assert messages[0].msg.startswith("2 audit record(s) could not be written")
@@ -123,21 +123,21 @@ def test_broken_receiver_does_not_stop_action(audit_log, make_user, monkeypatch,
 
 
 def test_writable_check_quiet(audit_log):
-    """E101 stays quiet when the log's folder can be created and written."""
-    assert E101 not in check_ids()
+    """E201 stays quiet when the log's folder can be created and written."""
+    assert E201 not in check_ids()
 
 
 def test_writable_check_fires_for_read_only_folder(locked_folder):
-    """E101 fires when the log's folder is not writable by the running user."""
+    """E201 fires when the log's folder is not writable by the running user."""
     with unwritable(locked_folder):
-        messages = [message for message in run_checks(tags=["dango"]) if message.id == E101]
+        messages = [message for message in run_checks(tags=["dango"]) if message.id == E201]
 
     assert len(messages) == 1
     assert f"the folder {locked_folder} is not writable" in messages[0].msg
 
 
 def test_writable_check_fires_for_read_only_log_file(locked_folder):
-    """E101 fires when the log file exists but is read-only, even in a writable folder."""
+    """E201 fires when the log file exists but is read-only, even in a writable folder."""
     log = locked_folder / "audit.jsonl"
     log.write_text("")
     log.chmod(0o444)
@@ -146,7 +146,7 @@ def test_writable_check_fires_for_read_only_log_file(locked_folder):
         locked_folder.chmod(0o777)
         os.seteuid(NOBODY)
     try:
-        messages = [message for message in run_checks(tags=["dango"]) if message.id == E101]
+        messages = [message for message in run_checks(tags=["dango"]) if message.id == E201]
     finally:
         if drop:
             os.seteuid(0)
@@ -156,23 +156,23 @@ def test_writable_check_fires_for_read_only_log_file(locked_folder):
 
 
 def test_writable_check_fires_when_folder_is_a_file(tmp_path, settings):
-    """E101 fires when a file stands where the log's folder should be."""
+    """E201 fires when a file stands where the log's folder should be."""
     blocker = tmp_path / "logs"
     blocker.write_text("not a folder")
     settings.AUDIT_LOG_PATH = blocker / "audit.jsonl"
 
-    messages = [message for message in run_checks(tags=["dango"]) if message.id == E101]
+    messages = [message for message in run_checks(tags=["dango"]) if message.id == E201]
 
     assert len(messages) == 1
     assert "is a file" in messages[0].msg
 
 
 def test_check_command_reports_failure(audit_log):
-    """``manage.py check`` prints W102 after a failed write."""
+    """``manage.py check`` prints W202 after a failed write."""
     from django.core.management import call_command
 
     WriteFailure.objects.create(pk=1, count=1, last_error="disk full")
     stderr = io.StringIO()
     call_command("check", stdout=io.StringIO(), stderr=stderr)
 
-    assert "dango.W102" in stderr.getvalue()
+    assert "dango.W202" in stderr.getvalue()
