@@ -72,3 +72,6 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id} from {self.ip_address or 'unknown IP'}"
+
+
+from accounts.bruteforce.models import SignInCounter  # noqa: E402,F401  (registers the model with the app)

@@ -56,8 +56,11 @@ def on_login(sender, request, user, **kwargs):
 def on_login_failed(sender, credentials, request=None, **kwargs):
     email = _submitted_identifier(credentials or {}, request)
     locked = bool(getattr(request, "axes_locked_out", False)) if request is not None else False
+    # The lockout handler names the reason ("invalid_credentials", "locked", "rate_limited"): the
+    # failure that locks a pair had its password checked, though the request ends up locked out.
+    reason = getattr(request, "dango_login_failure_reason", None) or ("locked" if locked else "invalid_credentials")
     _record("login_failure", request=request, actor=None, target=user_target(email=email),
-            details={"reason": "locked" if locked else "invalid_credentials"})
+            details={"reason": reason})
 
 
 @receiver(user_logged_out, dispatch_uid="audit.logout")

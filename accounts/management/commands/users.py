@@ -2,9 +2,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.bruteforce.unlock import unlock
 from accounts.managers import normalize_email_address
 from accounts.models import User
 from accounts.passwords import generate_one_time_password, reset_to_one_time_password
+from hardening.client_ip import normalize_ip
 from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
 from rbac.roles import Role
 
@@ -27,7 +29,10 @@ def parse_role(value: str) -> Role:
 
 
 class Command(BaseCommand):
-    help = "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, reset-password."
+    help = (
+        "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, "
+        "reset-password, unlock."
+    )
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -55,6 +60,12 @@ class Command(BaseCommand):
         delete = actions.add_parser("delete", help="Delete a user for good.")
         delete.add_argument("email")
         delete.add_argument("--yes", action="store_true", help="Confirm the deletion; required.")
+
+        unlock_parser = actions.add_parser(
+            "unlock", help="Clear the failed sign-ins that lock an email out, from every IP address or one."
+        )
+        unlock_parser.add_argument("email", help="The email as typed at sign-in; it need not belong to a user.")
+        unlock_parser.add_argument("--ip", help="Clear only the failures from this client IP address.")
 
     def handle(self, *args, action, **options):
         handler = getattr(self, "handle_" + action.replace("-", "_"))
@@ -132,3 +143,21 @@ class Command(BaseCommand):
         password = reset_to_one_time_password(user, reason="command")
         self.stdout.write(f"New one-time password for {user.email} (shown once, must be changed at next sign-in):")
         self.stdout.write(password)
+
+    def handle_unlock(self, email, ip=None, **options):
+        identifier = normalize_email_address(email)
+        if not identifier:
+            raise CommandError("The email address is empty. Give the email that was typed at sign-in.")
+        ip_address = None
+        if ip is not None:
+            ip_address = normalize_ip(ip)
+            if ip_address is None:
+                raise CommandError(f"{ip!r} is not an IP address. Give an IPv4 or IPv6 address, such as 192.0.2.10.")
+        where = f" from {ip_address}" if ip_address else ""
+        result = unlock(identifier, ip_address)
+        if not result.cleared:
+            raise CommandError(f"No failed sign-ins are recorded for {identifier!r}{where}; nothing to unlock.")
+        self.stdout.write(
+            f"Unlocked {identifier}{where}: cleared {result.failures} failed sign-in(s) from "
+            f"{result.pairs} IP address(es), {result.locked_pairs} of them locked."
+        )
