@@ -16,7 +16,7 @@ E102 = Error(
     id="accounts.E102",
 )
 E103 = Error(
-    "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is True, so refused attempts would count as new failures.",
+    "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is True, so rejected attempts would count as new failures.",
     hint="Set AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False.",
     id="accounts.E103",
 )

@@ -2,11 +2,11 @@
 
 axes checks a pair's failures before the password check and records the
 failure after it, so a burst of parallel attempts all pass the check before
-any failure is recorded. The gate closes that gap: before a password is
+any failure is recorded. The gate closes that gap. Before a password is
 checked, ``reserve()`` admits the attempt only while failures plus checks
-still running stay below the limit, in one transaction that holds the
-pair's row lock (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
-project's IMMEDIATE transactions take the database write lock at BEGIN).
+still running stay below the limit. It decides in one transaction that
+locks the pair's row: ``SELECT … FOR UPDATE`` on PostgreSQL, and on SQLite
+the project's IMMEDIATE transactions take the database write lock at BEGIN.
 So N parallel attempts run at most ``limit`` password checks, whatever the
 number of threads, processes or hosts sharing the database.
 
@@ -29,11 +29,11 @@ from accounts.bruteforce.models import SignInCounter
 
 @dataclass(frozen=True)
 class Admission:
-    """The gate's answer to one attempt.
+    """The gate's decision on one attempt.
 
-    ``locked`` tells a refused attempt on a locked pair from one refused
-    because the limit's worth of checks is still running. ``retry_after``
-    is in seconds and 0 when the attempt is allowed.
+    ``locked`` is True when the pair is locked, and False when the attempt
+    was rejected because a limit's worth of checks is still running.
+    ``retry_after`` is in seconds and 0 when the attempt is allowed.
     """
 
     allowed: bool
@@ -117,9 +117,9 @@ def reserve(
     limit: int | None = None,
     cool_off_period: timedelta | None = None,
 ) -> Admission:
-    """Admit one password check for the pair, or refuse it.
+    """Admit one password check for the pair, or reject it.
 
-    An admitted check holds one of the pair's ``limit`` places until
+    An admitted check takes one of the pair's ``limit`` places until
     ``record_failure(reserved=True)``, ``release()`` or ``clear()`` ends it.
     """
     now = now or timezone.now()
@@ -153,9 +153,9 @@ def record_failure(
 ) -> FailureOutcome:
     """Count one failed check; lock the pair when failures reach ``limit``.
 
-    ``reserved`` says the check was admitted by ``reserve()``, so its place
-    turns into the failure. A caller that checks a secret without reserving
-    (a second-factor code, say) passes False.
+    Pass ``reserved=True`` when ``reserve()`` admitted the check, so its
+    place turns into the failure. A caller that checks a secret without
+    reserving (a second-factor code, for example) passes False.
     """
     now = now or timezone.now()
     limit = limit if limit is not None else failure_limit()

@@ -11,11 +11,11 @@ There this handler
 2. reserves a place for the (email, client IP) pair in
    ``accounts.bruteforce.gate``.
 
-A refusal leaves ``request.dango_sign_in_refusal`` for the lockout response
-(``accounts.bruteforce.responses``). The lockout signal
+A rejected attempt leaves ``request.dango_sign_in_rejection`` for the
+lockout response (``accounts.bruteforce.responses``). The lockout signal
 ``axes.signals.user_locked_out`` is sent exactly once per lockout, by the
-failure that reaches the limit; axes' own handler would send it again for
-every refused attempt and for parallel failures past the limit.
+failure that reaches the limit. axes' own handler would send it again for
+every rejected attempt and for parallel failures past the limit.
 
 axes' AccessAttempt rows are still written, so the admin and the axes_*
 commands keep working, but the gate's counters decide.
@@ -48,13 +48,13 @@ logger = logging.getLogger("accounts")
 
 # Request attributes shared with the middleware, the lockout response and the audit receiver.
 RESERVATIONS_ATTRIBUTE = "dango_sign_in_reservations"
-REFUSAL_ATTRIBUTE = "dango_sign_in_refusal"
+REJECTION_ATTRIBUTE = "dango_sign_in_rejection"
 FAILURE_REASON_ATTRIBUTE = "dango_login_failure_reason"
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """Why a sign-in attempt was answered without checking its password.
+class Rejection:
+    """Why a sign-in attempt was rejected without checking its password.
 
     ``reason`` is "locked" (the pair is locked, or its places are taken by
     checks still running) or "rate_limited" (the client IP's sign-in limit).
@@ -81,7 +81,7 @@ def _reservations(request: HttpRequest) -> Counter:
 
 
 def release_reservations(request: HttpRequest) -> None:
-    """Give back the places this request still holds, once its response is ready.
+    """Release the places this request still has, once its response is ready.
 
     A check that succeeded without a sign-in (a re-authentication, or an
     admin login by a user who may not use the admin) ends here.
@@ -95,9 +95,9 @@ def release_reservations(request: HttpRequest) -> None:
     reservations.clear()
 
 
-def _refuse(request: HttpRequest, refusal: Refusal) -> bool:
-    setattr(request, REFUSAL_ATTRIBUTE, refusal)
-    setattr(request, FAILURE_REASON_ATTRIBUTE, refusal.reason)
+def _reject(request: HttpRequest, rejection: Rejection) -> bool:
+    setattr(request, REJECTION_ATTRIBUTE, rejection)
+    setattr(request, FAILURE_REASON_ATTRIBUTE, rejection.reason)
     return False
 
 
@@ -105,7 +105,7 @@ class LockoutHandler(AxesDatabaseHandler):
     """axes' database handler, with the gate as the authority on lockouts."""
 
     def is_allowed(self, request, credentials: dict | None = None) -> bool:
-        """Admit one password check, or refuse it; an admitted check holds a place in the gate.
+        """Admit one password check and reserve its place in the gate, or reject it.
 
         Call it once per password check, before the check, as
         ``AxesStandaloneBackend.authenticate()`` does.
@@ -121,8 +121,8 @@ class LockoutHandler(AxesDatabaseHandler):
         rate = limits.sign_in_per_ip()
         result = ratelimit.hit(rate, ip_address)
         if not result.allowed:
-            return _refuse(
-                request, Refusal("rate_limited", result.retry_after, rate=rate, rate_result=result)
+            return _reject(
+                request, Rejection("rate_limited", result.retry_after, rate=rate, rate_result=result)
             )
 
         admission = gate.reserve(
@@ -132,7 +132,7 @@ class LockoutHandler(AxesDatabaseHandler):
             cool_off_period=get_cool_off(request),
         )
         if not admission.allowed:
-            return _refuse(request, Refusal("locked", admission.retry_after))
+            return _reject(request, Rejection("locked", admission.retry_after))
         _reservations(request)[(identifier, ip_address)] += 1
         return True
 
@@ -148,7 +148,7 @@ class LockoutHandler(AxesDatabaseHandler):
             logger.error("A failed sign-in arrived without a request; the lockout cannot count it.")
             return
         if request.axes_locked_out:
-            # Refused in is_allowed() before any password check: nothing to
+            # Rejected in is_allowed() before any password check: nothing to
             # count, and the lockout was announced when it began.
             request.axes_credentials = credentials
             return

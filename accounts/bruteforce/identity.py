@@ -15,7 +15,7 @@ from django.http import HttpRequest
 CREDENTIAL_KEYS = ("email", "username", "login")
 POST_KEYS = ("login", "username", "email")
 
-# Longest identifier stored as it is; axes' AccessAttempt.username holds 255.
+# Longest identifier stored as it is, because axes' AccessAttempt.username has max_length 255.
 MAX_IDENTIFIER_LENGTH = 255
 
 

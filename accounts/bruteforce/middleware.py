@@ -4,12 +4,12 @@ from accounts.bruteforce.handler import release_reservations
 
 
 class SignInReservationMiddleware:
-    """Give back the lockout places a request still holds when its response is ready.
+    """Release the lockout places a request still has when its response is ready.
 
-    A password check holds one of its (email, IP) pair's places from before
-    the check until it fails or signs in; a check that did neither (a
-    successful re-authentication) releases its place here, so it cannot
-    count against the pair afterwards.
+    A password check takes one of its (email, IP) pair's places from before
+    the check until it fails or signs the user in. A check that did neither,
+    such as a successful re-authentication, releases its place here, so it
+    does not count against the pair afterwards.
     """
 
     def __init__(self, get_response):

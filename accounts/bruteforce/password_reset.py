@@ -15,8 +15,8 @@ class RateLimitedResetPasswordForm(ResetPasswordForm):
 
     Installed as ``ACCOUNT_FORMS["reset_password"]``. The limits count valid
     requests only and apply whether or not an account has the email, so a
-    refusal reveals nothing about which emails exist. A refused request
-    sends no email and answers 429 with Retry-After; an accepted one sends
+    rejection reveals nothing about which emails exist. A rejected request
+    sends no email and gets 429 with Retry-After. An accepted one sends
     ``accounts.signals.password_reset_requested`` once.
     """
 

@@ -1,6 +1,6 @@
-"""The answer to a sign-in attempt refused by the lockout or the per-IP limit.
+"""The response to a sign-in attempt rejected by the lockout or the per-IP limit.
 
-This is the project's AXES_LOCKOUT_CALLABLE. The answer depends only on the
+This is the project's AXES_LOCKOUT_CALLABLE. The response depends only on the
 time left, never on whether an account has the submitted email: the body
 does not repeat the email, and status, headers and body are built the same
 way for every identifier. No password is hashed on this path, for existing
@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from accounts import ratelimit
 from accounts.bruteforce import gate
-from accounts.bruteforce.handler import REFUSAL_ATTRIBUTE, Refusal, get_pair
+from accounts.bruteforce.handler import REJECTION_ATTRIBUTE, Rejection, get_pair
 
 LOCKOUT_TEMPLATE = "account/lockout.html"
 
@@ -34,9 +34,9 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def _lockout_retry_after(request: HttpRequest, credentials: dict | None) -> int:
-    refusal = getattr(request, REFUSAL_ATTRIBUTE, None)
-    if refusal is not None:
-        return refusal.retry_after
+    rejection = getattr(request, REJECTION_ATTRIBUTE, None)
+    if rejection is not None:
+        return rejection.retry_after
     # The attempt that reached the limit, or a failure recorded by another
     # path (such as a second-factor step) on a locked pair.
     retry_after = gate.get_retry_after(*get_pair(request, credentials))
@@ -46,11 +46,11 @@ def _lockout_retry_after(request: HttpRequest, credentials: dict | None) -> int:
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
 ) -> HttpResponse:
-    """Build the 429 answer with Retry-After for a refused or locking sign-in attempt."""
-    refusal: Refusal | None = getattr(request, REFUSAL_ATTRIBUTE, None)
-    if refusal is not None and refusal.reason == "rate_limited":
+    """Build the 429 response with Retry-After for a rejected or locking sign-in attempt."""
+    rejection: Rejection | None = getattr(request, REJECTION_ATTRIBUTE, None)
+    if rejection is not None and rejection.reason == "rate_limited":
         response = ratelimit.too_many_requests(
-            request, refusal.rate, refusal.rate_result, key_kind="ip", json=wants_json(request)
+            request, rejection.rate, rejection.rate_result, key_kind="ip", json=wants_json(request)
         )
     else:
         retry_after = _lockout_retry_after(request, credentials)

@@ -59,7 +59,7 @@ def comparable(response) -> dict:
     """Return what a client sees of ``response``, minus per-response values.
 
     Cookie values, the CSRF token and the request id differ between any two
-    responses; everything else must be equal for answers that may not reveal
+    responses; everything else must be equal for responses that may not reveal
     whether an email exists. Freeze the clock, as Expires is the current time.
     """
     headers = {

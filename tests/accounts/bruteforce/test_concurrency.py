@@ -21,8 +21,8 @@ ATTEMPTS = 50
 LIMIT = 5
 PASSWORD = "Correct-Horse-42"
 
-# The per-IP sign-in limit would otherwise refuse most of the burst before
-# the pair lockout sees it; it has its own tests.
+# Otherwise the per-IP sign-in limit would reject most of the burst before it
+# reaches the pair lockout. That limit has its own tests.
 HIGH_IP_LIMIT = {"DANGO_SIGN_IN_IP_LIMIT": "100000"}
 
 
@@ -43,7 +43,7 @@ def assert_burst_checks_at_most_limit(server: GunicornServer, hasher_log: Path, 
     result = burst_sign_ins(server, email, passwords)
 
     assert checked_passwords(hasher_log, passwords) == LIMIT
-    # Four checked failures answer the form; the fifth and every refused attempt get the lockout.
+    # Four checked failures get the form again; the fifth and every rejected attempt get the lockout.
     assert Counter(result.statuses) == {200: LIMIT - 1, 429: ATTEMPTS - LIMIT + 1}
     assert all(value is not None and int(value) > 0 for status, value in zip(result.statuses, result.retry_after)
                if status == 429)

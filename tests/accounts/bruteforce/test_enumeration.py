@@ -30,7 +30,7 @@ def failed_sign_in(hasher_log, email=EMAIL, ip=IP):
 
 
 def test_failure_answers_match_for_all_accounts(make_user, hasher_log):
-    """Known email, unknown email and OAuth-only account get the same failure answer."""
+    """Known email, unknown email and OAuth-only account get the same failure response."""
     user = make_user(EMAIL)
     known, _ = failed_sign_in(hasher_log)
     user.delete()
@@ -64,7 +64,7 @@ def lock(email, ip=IP):
 
 
 def test_locking_answers_match(make_user):
-    """The answer to the failure that locks is the same for a known and an unknown email."""
+    """The response to the failure that locks is the same for a known and an unknown email."""
     make_user(EMAIL)
     with time_machine.travel(T0, tick=False):
         known = lock(EMAIL)
@@ -74,7 +74,7 @@ def test_locking_answers_match(make_user):
 
 
 def test_locked_answers_match(make_user, hasher_log):
-    """While locked, known and unknown emails get the same answer, and neither hashes a password."""
+    """While locked, known and unknown emails get the same response, and neither hashes a password."""
     make_user(EMAIL)
     make_oauth_only_user_email = "oauth@example.com"
     oauth_user = make_user(make_oauth_only_user_email, password=None)

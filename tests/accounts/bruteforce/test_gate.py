@@ -62,7 +62,7 @@ def test_fifth_failure_locks_once():
 
 
 def test_locked_pair_refuses_with_time_left():
-    """A locked pair refuses and says how long the lock still lasts."""
+    """A locked pair rejects the attempt with the time the lock still lasts."""
     for _ in range(5):
         record_failure(reserved=False)
     admission = reserve(now=T0 + timedelta(minutes=5))

@@ -21,7 +21,7 @@ def fail(client, email, count, ip=STRANGER_IP, start=0):
 
 
 def test_fifth_failure_locks_pair(client, make_user, audit_log):
-    """Four failures answer the form; the fifth locks the pair and answers 429 for 15 minutes."""
+    """Four failures get the form again; the fifth locks the pair and gets 429 for 15 minutes."""
     make_user("alice@example.com")
     with time_machine.travel(T0, tick=False):
         responses = fail(client, "alice@example.com", 5)
@@ -33,7 +33,7 @@ def test_fifth_failure_locks_pair(client, make_user, audit_log):
 
 
 def test_locked_pair_refuses_correct_password(client, make_user):
-    """While locked, even the right password from that IP is refused and nobody is signed in."""
+    """While locked, even the right password from that IP is rejected and no session is signed in."""
     make_user("alice@example.com")
     fail(client, "alice@example.com", 5)
     response = sign_in(client, "alice@example.com", PASSWORD, ip=STRANGER_IP)
@@ -191,3 +191,22 @@ def test_refused_admin_login_releases_its_place(client, make_user):
         assert response.status_code == 200
         assert b"errornote" in response.content
     assert gate.get_counter("viewer@example.com", OWNER_IP) is None
+
+
+def test_other_secret_checks_share_the_pair(rf, make_user, audit_log):
+    """Failures recorded through axes' handler by another check (such as a second factor) count for the pair."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    make_user("alice@example.com")
+    fail(Client(), "alice@example.com", 3)
+    requests = []
+    for _ in range(3):
+        request = rf.post("/accounts/2fa/", REMOTE_ADDR=STRANGER_IP)
+        AxesProxyHandler.user_login_failed(sender=None, credentials={"email": "Alice@example.com"}, request=request)
+        requests.append(request)
+
+    assert [request.axes_locked_out for request in requests] == [False, True, True]
+    assert AxesProxyHandler.is_locked(rf.get("/", REMOTE_ADDR=STRANGER_IP), {"email": "alice@example.com"})
+    assert gate.get_failures("alice@example.com", STRANGER_IP) == 6
+    assert len(audit_log.records("account_locked")) == 1
+    assert sign_in(Client(), "alice@example.com", PASSWORD, ip=STRANGER_IP).status_code == 429

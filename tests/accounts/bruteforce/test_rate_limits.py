@@ -70,7 +70,7 @@ def test_limited_attempt_hashes_nothing(sign_in_limit, hasher_log):
 
 
 def test_sign_in_limit_audited_per_refusal(sign_in_limit, audit_log):
-    """Each refused attempt makes one rate_limit_hit record, and its failure says rate_limited."""
+    """Each rejected attempt makes one rate_limit_hit record and a login_failure with reason rate_limited."""
     client = Client()
     with time_machine.travel(T0, tick=False):
         for i in range(5):
@@ -132,7 +132,7 @@ def test_reset_for_unknown_email_is_recorded(audit_log):
 
 
 def test_reset_limited_per_email(make_user, audit_log):
-    """The fourth request within an hour for one email, in any case, answers 429 and sends nothing."""
+    """The fourth request within an hour for one email, in any letter case, gets 429 and sends no mail."""
     make_user("alice@example.com")
     with time_machine.travel(T0, tick=False):
         accepted = [request_reset(Client(), email, ip=f"203.0.113.{40 + i}") for i, email in
@@ -163,7 +163,7 @@ def test_reset_limit_answer_hides_existence(make_user):
 
 
 def test_reset_limited_per_ip(audit_log):
-    """The eleventh request within an hour from one IP answers 429; another IP is still served."""
+    """The eleventh request within an hour from one IP gets 429; another IP is still served."""
     with time_machine.travel(T0, tick=False):
         statuses = [request_reset(Client(), f"user{i}@example.com").status_code for i in range(10)]
         refused = request_reset(Client(), "user99@example.com")
