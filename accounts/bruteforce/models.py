@@ -16,7 +16,7 @@ class SignInCounter(models.Model):
     """
 
     identifier = models.CharField(max_length=255)
-    ip_address = models.CharField(max_length=45, blank=True)
+    ip_address = models.CharField(max_length=64, blank=True)
     failures = models.PositiveIntegerField(default=0)
     pending = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField()

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('identifier', models.CharField(max_length=255)),
-                ('ip_address', models.CharField(blank=True, max_length=45)),
+                ('ip_address', models.CharField(blank=True, max_length=64)),
                 ('failures', models.PositiveIntegerField(default=0)),
                 ('pending', models.PositiveIntegerField(default=0)),
                 ('last_attempt_at', models.DateTimeField()),

@@ -210,3 +210,19 @@ def test_other_secret_checks_share_the_pair(rf, make_user, audit_log):
     assert gate.get_failures("alice@example.com", STRANGER_IP) == 6
     assert len(audit_log.records("account_locked")) == 1
     assert sign_in(Client(), "alice@example.com", PASSWORD, ip=STRANGER_IP).status_code == 429
+
+
+@pytest.mark.parametrize("length", [254, 255, 256, 1000])
+def test_overlong_identifiers_fail_cleanly(client, length):
+    """Very long emails and admin usernames get the form error, never a server error."""
+    identifier = "a" * (length - len("@example.com")) + "@example.com"
+    assert sign_in(client, identifier, "wrong", ip=STRANGER_IP).status_code == 200
+    assert admin_sign_in(client, identifier, "wrong", ip=STRANGER_IP).status_code == 200
+
+
+def test_unparsable_client_address_still_counts(client, make_user):
+    """A REMOTE_ADDR that is not an IP address is counted under the empty address, without errors."""
+    make_user("alice@example.com")
+    statuses = [sign_in(client, "alice@example.com", f"wrong-{i}", ip="not-an-ip").status_code for i in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    assert gate.get_failures("alice@example.com", "") == 5

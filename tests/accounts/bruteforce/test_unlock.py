@@ -122,8 +122,8 @@ def test_admin_action_unlocks_selected(admin_client, admin_user, make_user, audi
     assert records[0]["target"]["email"] == "alice@example.com"
 
 
-def test_admin_action_needs_manage_permission(client, make_user):
-    """A user without users.manage cannot run the unlock action."""
+def test_admin_action_rejects_non_admin(client, make_user):
+    """A user without users.manage (any non-Admin) cannot run the unlock action."""
     editor = make_user("editor@example.com", role="editor")
     alice = make_user("alice@example.com")
     fail("alice@example.com", 5, IP_A)
