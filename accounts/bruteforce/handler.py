@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import (
-    get_client_str,
     get_client_username,
     get_cool_off,
     get_failure_limit,
@@ -54,7 +53,7 @@ FAILURE_REASON_ATTRIBUTE = "dango_login_failure_reason"
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why a sign-in attempt was rejected without checking its password.
+    """The reason a sign-in attempt was rejected without checking its password.
 
     ``reason`` is "locked" (the pair is locked, or its places are taken by
     checks still running) or "rate_limited" (the client IP's sign-in limit).
@@ -173,15 +172,13 @@ class LockoutHandler(AxesDatabaseHandler):
         request.axes_failures_since_start = outcome.failures
 
         if outcome.locked:
-            # The response to this attempt already says when to try again.
+            # The response to this attempt is already the lockout, with its Retry-After.
             request.axes_locked_out = True
             request.axes_credentials = credentials
         if outcome.locked_now:
-            logger.warning(
-                "Sign-in locked after %d failures: %s",
-                outcome.failures,
-                get_client_str(identifier, ip_address, request.axes_user_agent, request.axes_path_info, request),
-            )
+            # Vague on purpose: the audit record names the email and address.
+            logger.warning("An (email, IP) pair was locked after %d failed sign-ins on %s", outcome.failures,
+                           request.axes_path_info)
             user_locked_out.send("axes", request=request, username=identifier, ip_address=ip_address)
 
     def reset_user_attempts(self, request, credentials: dict | None = None) -> int:

@@ -9,8 +9,8 @@ class SignInCounter(models.Model):
     has that email. ``ip_address`` comes from ``hardening.client_ip`` and is
     "" when unknown. ``failures`` counts failed checks since the counter last
     started. ``pending`` counts checks that were admitted and have not ended
-    yet; each ends as a failure, a sign-in (which deletes the row) or a
-    release when its request finishes. ``last_attempt_at`` is when the last
+    yet. Each of them ends as a failure, as a sign-in (which deletes the
+    row) or as a release when its request finishes. ``last_attempt_at`` is when the last
     check was admitted or the last failure recorded. ``locked_until`` is set
     once, when ``failures`` reaches the limit, and stays None otherwise.
     """

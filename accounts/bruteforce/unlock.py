@@ -15,7 +15,7 @@ logger = logging.getLogger("accounts")
 
 @dataclass(frozen=True)
 class UnlockResult:
-    """What an unlock cleared: (email, IP) pairs with failures, how many of them were locked, and their failures."""
+    """Counts of an unlock: (email, IP) pairs with failures, how many of them were locked, and their failures."""
 
     pairs: int
     locked_pairs: int
