@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django_otp import user_has_device
 
+from accounts.bruteforce.admin_actions import unlock_users
 from accounts.forms import PolicyAdminPasswordChangeForm, UserAddForm, UserAdminForm
 from accounts.models import User, UserSession
 from accounts.reauth import check_reauthentication
@@ -91,7 +92,7 @@ class UserAdmin(RbacPermissionsMixin, DjangoUserAdmin):
         (None, {"fields": ["email", "full_name", "role", "password1", "password2", "must_change_password"]}),
     ]
     filter_horizontal = []
-    actions = ["delete_selected_users", "deactivate_users", "reactivate_users", reset_two_factor]
+    actions = ["delete_selected_users", "deactivate_users", "reactivate_users", reset_two_factor, unlock_users]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")

@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
         from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
         from accounts import email_addresses  # noqa: F401  (connect receivers)
         from accounts.oauth import links  # noqa: F401  (connect receivers)
+        from accounts.bruteforce import checks  # noqa: F401  (register system checks)
 
 
 class DangoAdminConfig(AdminConfig):

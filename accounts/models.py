@@ -83,3 +83,4 @@ class UserSession(models.Model):
 from accounts.invites.models import Invite  # noqa: E402,F401  (own module, registered with the accounts app)
 # Two-factor models live in their own module; importing them here registers them with the app.
 from accounts.twofactor.models import RecoveryCode, RecoveryCodeDevice  # noqa: E402,F401
+from accounts.bruteforce.models import SignInCounter  # noqa: E402,F401  (registers the model with the app)

@@ -96,8 +96,12 @@ def on_login(sender, request, user, **kwargs):
 @audit_receiver(user_login_failed, dispatch_uid="audit.login_failure")
 def on_login_failed(sender, credentials, request=None, **kwargs):
     email = _submitted_identifier(credentials or {}, request)
-    reason = "locked" if _refused_by_lockout(request) else "invalid_credentials"
-    if email is None and reason != "locked":
+    # The lockout handler names the reason ("invalid_credentials", "locked", "rate_limited"): the
+    # failure that locks a pair had its password checked, though the request ends up locked out.
+    reason = getattr(request, "dango_login_failure_reason", None) or (
+        "locked" if _refused_by_lockout(request) else "invalid_credentials"
+    )
+    if email is None and reason == "invalid_credentials":
         reason = "not_an_email"
     _record("login_failure", request=request, actor=None, target=user_target(email=email),
             details={"reason": reason})

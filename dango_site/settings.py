@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "accounts.twofactor.middleware.TwoFactorPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.bruteforce.middleware.SignInReservationMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -180,7 +181,15 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if _https else "http"
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
-ACCOUNT_FORMS = {"login": "accounts.login_forms.LoginForm"}
+# Sign-in and password-reset limits are the project's own (accounts.bruteforce):
+# atomic, shared through the cache, answered with 429 + Retry-After and audited.
+# allauth's login_failed limit would also lock an email from every address.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "reset_password": None}
+ACCOUNT_FORMS = {
+    "login": "accounts.login_forms.LoginForm",
+    "reset_password": "accounts.bruteforce.password_reset.RateLimitedResetPasswordForm",
+}
+
 
 # Sign-in with Google and GitHub (accounts.oauth). Each provider is configured
 # either from these environment variables or as a SocialApp in the admin, never
@@ -229,7 +238,19 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email", "otp_token", "code"]
+# The handler reserves a place per pair before any password check, so parallel
+# attempts cannot overshoot the limit; docs/brute-force.md explains the keying.
+AXES_HANDLER = "accounts.bruteforce.handler.LockoutHandler"
+AXES_USERNAME_CALLABLE = "accounts.bruteforce.identity.get_login_identifier"
 AXES_CLIENT_IP_CALLABLE = "hardening.client_ip.get_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.bruteforce.responses.lockout_response"
+AXES_COOLOFF_MESSAGE = "Too many failed sign-in attempts. Try again later."
+DANGO_SIGN_IN_IP_LIMIT = env.get_int("DANGO_SIGN_IN_IP_LIMIT", 30, minimum=1)
+DANGO_SIGN_IN_IP_WINDOW = env.get_int("DANGO_SIGN_IN_IP_WINDOW", 300, minimum=1)
+DANGO_PASSWORD_RESET_EMAIL_LIMIT = env.get_int("DANGO_PASSWORD_RESET_EMAIL_LIMIT", 3, minimum=1)
+DANGO_PASSWORD_RESET_EMAIL_WINDOW = env.get_int("DANGO_PASSWORD_RESET_EMAIL_WINDOW", 3600, minimum=1)
+DANGO_PASSWORD_RESET_IP_LIMIT = env.get_int("DANGO_PASSWORD_RESET_IP_LIMIT", 10, minimum=1)
+DANGO_PASSWORD_RESET_IP_WINDOW = env.get_int("DANGO_PASSWORD_RESET_IP_WINDOW", 3600, minimum=1)
 
 # django-otp
 OTP_TOTP_ISSUER = os.environ.get("DANGO_OTP_ISSUER", "Dango")

@@ -2,12 +2,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.bruteforce.unlock import unlock
 from accounts.invites.models import Invite
 from accounts.invites.service import create_invite, get_open_invite, resend_invite, revoke_invite
 from accounts.managers import normalize_email_address
 from accounts.models import User
 from accounts.passwords import generate_one_time_password, reset_to_one_time_password
 from accounts.twofactor import devices as two_factor_devices
+from hardening.client_ip import normalize_ip
 from rbac.assignment import RoleChangeError, check_can_remove, get_role, set_role
 from rbac.roles import Role
 
@@ -32,7 +34,7 @@ def parse_role(value: str) -> Role:
 class Command(BaseCommand):
     help = (
         "Manage users from the command line: list, create, set-role, deactivate, reactivate, delete, "
-        "reset-password, reset-2fa, invite, resend-invite, revoke-invite, list-invites."
+        "reset-password, reset-2fa, unlock, invite, resend-invite, revoke-invite, list-invites."
     )
 
     def add_arguments(self, parser):
@@ -71,6 +73,11 @@ class Command(BaseCommand):
         ).add_argument("email")
         actions.add_parser("revoke-invite", help="Revoke a pending invitation.").add_argument("email")
         actions.add_parser("list-invites", help="List invitations with status and expiry.")
+        unlock_parser = actions.add_parser(
+            "unlock", help="Clear the failed sign-ins that lock an email out, from every IP address or one."
+        )
+        unlock_parser.add_argument("email", help="The email as typed at sign-in; it need not belong to a user.")
+        unlock_parser.add_argument("--ip", help="Clear only the failures from this client IP address.")
 
     def handle(self, *args, action, **options):
         handler = getattr(self, "handle_" + action.replace("-", "_"))
@@ -193,4 +200,22 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Reset two-factor authentication of {user.email}. The next sign-in needs only the password; "
             "a user whose role requires 2FA is then asked to set it up again."
+        )
+
+    def handle_unlock(self, email, ip=None, **options):
+        identifier = normalize_email_address(email)
+        if not identifier:
+            raise CommandError("The email address is empty. Give the email that was typed at sign-in.")
+        ip_address = None
+        if ip is not None:
+            ip_address = normalize_ip(ip)
+            if ip_address is None:
+                raise CommandError(f"{ip!r} is not an IP address. Give an IPv4 or IPv6 address, such as 192.0.2.10.")
+        where = f" from {ip_address}" if ip_address else ""
+        result = unlock(identifier, ip_address)
+        if not result.cleared:
+            raise CommandError(f"No failed sign-ins are recorded for {identifier!r}{where}; nothing to unlock.")
+        self.stdout.write(
+            f"Unlocked {identifier}{where}: cleared {result.failures} failed sign-in(s) from "
+            f"{result.pairs} IP address(es), {result.locked_pairs} of them locked."
         )
