@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("credentials/", include("credentials.urls")),
 ]
