@@ -38,5 +38,9 @@ class SecretsLayoutError(CredentialsError):
     """An edit that could not be placed in the file without changing its meaning."""
 
 
+class SecretsFileError(CredentialsError):
+    """The file system refused to read or write the secrets file."""
+
+
 class SecretsLockTimeout(CredentialsError):
     """Another process held the secrets file lock for too long."""

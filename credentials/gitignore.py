@@ -57,7 +57,7 @@ def _in_work_tree(project_root: Path) -> bool:
 def _listed_patterns(project_root: Path) -> set[str]:
     try:
         lines = (project_root / ".gitignore").read_text(encoding="utf-8").splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         return set()
     return {line.strip().lstrip("/") for line in lines if line.strip() and not line.startswith("#")}
 
@@ -92,8 +92,15 @@ def ensure_ignored(project_root: Path) -> GitStatus:
     """Append missing patterns to the project's .gitignore; warn about files git already tracks."""
     status = check_git_status(project_root)
     if status.not_ignored:
-        _append_patterns(project_root / ".gitignore", status.not_ignored)
-        logger.info("Added %s to %s", ", ".join(status.not_ignored), project_root / ".gitignore")
+        target = project_root / ".gitignore"
+        try:
+            _append_patterns(target, status.not_ignored)
+        except (OSError, UnicodeDecodeError) as error:
+            # The secret is already written; an ignore file we cannot update
+            # is reported, and the health check keeps listing it.
+            logger.warning("Cannot add %s to %s: %s. Add them by hand.", ", ".join(status.not_ignored), target, error)
+            return status
+        logger.info("Added %s to %s", ", ".join(status.not_ignored), target)
         status = check_git_status(project_root)
     for path in status.tracked:
         logger.warning(

@@ -41,11 +41,14 @@ _NAME_START = r"(?:(?<![\w.\-\[\]%])|(?<=%3[Ff])|(?<=%26)|(?<=%20))"
 
 
 def mask_value(value: object) -> str:
-    """Return ``value`` masked for display: ``••••`` plus its last 4 characters when it is long enough."""
-    text = "" if value is None else str(value)
-    if len(text) < MIN_LENGTH_FOR_TAIL:
+    """Return ``value`` masked for display: ``••••`` plus the last 4 characters of a long string.
+
+    Anything that is not a string (numbers, lists, tables) shows no tail,
+    because the end of its text form is punctuation or part of an item.
+    """
+    if not isinstance(value, str) or len(value) < MIN_LENGTH_FOR_TAIL:
         return MASK
-    return MASK + text[-VISIBLE_TAIL:]
+    return MASK + value[-VISIBLE_TAIL:]
 
 
 def is_sensitive_name(name: str) -> bool:

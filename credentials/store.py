@@ -20,6 +20,7 @@ from typing import Any
 
 from credentials import files, gitignore
 from credentials.document import SecretsDocument, TomlValue, decode_text
+from credentials.exceptions import SecretsFileError
 from credentials.paths import Path as KeyPath
 from credentials.paths import format_path
 
@@ -98,6 +99,10 @@ class SecretsStore:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             raw = b""
+        except OSError as error:
+            raise SecretsFileError(
+                f"Cannot read {self.display_name}: {error.strerror}. Make it readable by the user running Dango."
+            ) from None
         return SecretsDocument(decode_text(raw, self.display_name), self.display_name)
 
     def load(self) -> dict[str, Any]:
@@ -129,22 +134,39 @@ class SecretsStore:
                 strings.update(_strings_in(stored.value))
         return strings
 
+    def _file_error(self, action: str, error: OSError) -> "SecretsFileError":
+        return SecretsFileError(
+            f"Cannot {action} {self.display_name}: {error.strerror or error}. Check that the user running "
+            f"Dango owns {self.path.parent} and that the disk is not full or read-only."
+        )
+
     @contextlib.contextmanager
     def edit(self) -> Iterator[SecretsDocument]:
         """Lock the file, yield its document for changes, then write it atomically if it changed.
 
-        An exception inside the block leaves the file untouched.
+        An exception inside the block leaves the file untouched. Errors of the
+        file system become SecretsFileError; the caller's own errors pass as they are.
         """
-        with files.locked(self.path, self.lock_timeout):
-            for stale in files.remove_stale_temp_files(self.path):
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(files.locked(self.path, self.lock_timeout))
+            stale_files = files.remove_stale_temp_files(self.path)
+        except OSError as error:
+            stack.close()
+            raise self._file_error("lock", error) from None
+        with stack:
+            for stale in stale_files:
                 logger.warning("Removed %s, left behind by an interrupted write", stale.name)
             document = self.read_document()
             original = document.text
             yield document
-            if document.text != original:
-                files.atomic_write(self.path, document.text.encode("utf-8"))
-            elif self.path.exists() and files.file_mode(self.path) != files.FILE_MODE:
-                self.path.chmod(files.FILE_MODE)
+            try:
+                if document.text != original:
+                    files.atomic_write(self.path, document.text.encode("utf-8"))
+                elif self.path.exists() and files.file_mode(self.path) != files.FILE_MODE:
+                    self.path.chmod(files.FILE_MODE)
+            except OSError as error:
+                raise self._file_error("write", error) from None
         gitignore.ensure_ignored(self.project_root)
 
     def set(self, path: "str | KeyPath", value: TomlValue) -> bool:

@@ -16,6 +16,8 @@ from credentials.masking import MASK, mask_value, scrub_text
         ("", "••••"),
         (None, "••••"),
         (5432, "••••"),
+        (["charges", "customers", "invoices"], "••••"),
+        (123456789012345, "••••"),
     ],
 )
 def test_mask_value(value, masked):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from credentials.document import SecretsDocument
-from credentials.exceptions import InvalidSecretPath, MalformedSecretsFile, SecretNotFound
+from credentials.exceptions import InvalidSecretPath, MalformedSecretsFile, SecretNotFound, SecretsFileError
 from credentials.paths import parse_path
 from credentials.store import SecretsStore
 
@@ -301,6 +301,17 @@ def test_delete_missing_path(store):
         store.delete("sources.nothing.here")
     assert "sources.nothing.here" in str(caught.value)
     assert store.path.read_bytes() == samples.DLT_INIT.encode("utf-8")
+
+
+def test_file_system_errors_are_reported(store):
+    """When .dlt is not a folder, reading and writing fail with a clear error instead of an OSError."""
+    store.project_root.joinpath(".dlt").write_text("not a folder")
+    with pytest.raises(SecretsFileError) as caught:
+        store.set("sources.stripe.api_key", "value-123456")
+    assert "Cannot lock .dlt/secrets.toml" in str(caught.value)
+    with pytest.raises(SecretsFileError) as caught:
+        store.load()
+    assert "Cannot read .dlt/secrets.toml" in str(caught.value)
 
 
 def test_array_of_tables_is_refused(store):
