@@ -1,4 +1,4 @@
-"""What users do to secrets (set, delete, reveal), each announced by a signal.
+"""User actions on secrets (set, delete, reveal), each announced by a signal.
 
 Views and commands call these functions instead of the store, so the checks
 on user input and the events are the same on every path. Signals carry the

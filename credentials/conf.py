@@ -45,7 +45,7 @@ class AppSettings:
 
     @property
     def REFRESH_ATTEMPTS(self) -> int:
-        """Tries of a token request when the provider answers 429/5xx or is unreachable."""
+        """Tries of a token request when the provider responds with 429/5xx or is unreachable."""
         return max(1, int(self._setting("REFRESH_ATTEMPTS", 4)))
 
     @property

@@ -5,7 +5,7 @@ CREDENTIALS_CONFIRMATION_MAX_AGE seconds. Users with a confirmed 2FA
 device must also enter a current code. After
 CREDENTIALS_CONFIRMATION_FAILURE_LIMIT wrong tries the form refuses
 further tries for CREDENTIALS_CONFIRMATION_LOCKOUT seconds, counted per
-user in the cache so that every worker sees the same count.
+user in the cache so that every worker reads the same count.
 
 The module is self-contained so that a site-wide "sudo mode" can replace
 it: views depend only on ``recent_confirmation_required`` and

@@ -1,6 +1,6 @@
 """Edit the text of secrets.toml one value at a time, keeping every other byte.
 
-A changed value is replaced where it stands; a new key is written as one
+A changed value is replaced in place; a new key is written as one
 line (or one new table) next to its siblings, in the style the file already
 uses: under a ``[table]`` header, as a dotted key, or inside an inline
 table. Every edit is checked by parsing the result with both tomllib and
@@ -138,7 +138,7 @@ class SecretsDocument:
         if isinstance(node, list):
             raise InvalidSecretPath(f"{where} is an array; a path cannot lead into an array. Edit it by hand.")
         raise InvalidSecretPath(
-            f"{where} holds a value, not a table, so it cannot contain {format_key_segment(path[index])}."
+            f"{where} is a value, not a table, so it cannot contain {format_key_segment(path[index])}."
         )
 
     def set(self, path: "str | Path", value: TomlValue) -> bool:

@@ -16,7 +16,7 @@ from credentials.scrubbing import scrub
 
 class SecretScrubbingExceptionReporterFilter(SafeExceptionReporterFilter):
     def is_active(self, request) -> bool:
-        # Django's filter steps aside under DEBUG; debug pages are where
+        # Django's filter steps aside under DEBUG. Debug pages are where
         # secrets leak most, so this one always applies.
         return True
 

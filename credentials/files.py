@@ -3,7 +3,7 @@
 A write never truncates the file in place: the new content goes to a temp
 file in the same folder, is flushed to disk, gets mode 0600 and then
 replaces the old file with one rename. A reader, or a writer killed at any
-moment, therefore sees either the old or the new version. Temp files left
+moment, therefore leaves either the old or the new version. Temp files left
 by a killed writer are removed by the next writer, under the lock.
 """
 
@@ -52,9 +52,9 @@ def locked(path: Path, timeout: float, purpose: str = "") -> Iterator[None]:
     try:
         lock.acquire()
     except filelock.Timeout:
-        what = f"the {purpose} lock" if purpose else "the lock"
+        lock_name = f"the {purpose} lock" if purpose else "the lock"
         raise SecretsLockTimeout(
-            f"Another process held {what} of {path} for more than {timeout:g} seconds. "
+            f"Another process held {lock_name} of {path} for more than {timeout:g} seconds. "
             "Try again; if it persists, look for a stuck Dango process."
         ) from None
     try:

@@ -24,7 +24,7 @@ HEADER_COMMENT = "# Source credentials and local environment: never commit them.
 
 @dataclass
 class GitStatus:
-    """Which protected paths are ignored and which git already tracks."""
+    """Ignore and tracking status of the protected paths."""
 
     in_git_work_tree: bool
     not_ignored: list[str] = field(default_factory=list)

@@ -3,7 +3,7 @@
 Credentials and metadata are kept as ``credentials.oauth_state`` describes.
 A refresh runs under a per-source file lock and re-reads the file once it
 holds it, so when several processes need a new token at the same moment
-only the first one asks Google and the others use its result.
+only the first one requests a token from Google and the others use its result.
 
 Errors follow Google's token endpoint: ``invalid_grant`` (revoked, expired
 or unused for six months) marks the source as needing reconnection and is
@@ -287,7 +287,7 @@ def disconnect(source: str, *, actor=None, request=None, store: SecretsStore | N
                         f"Google did not confirm revoking the token of {source} ({error}); it is still stored. "
                         "Try disconnecting again later."
                     ) from None
-                # A 400 means Google no longer knows the token (already revoked or expired).
+                # A 400 means Google no longer accepts the token (already revoked or expired).
                 revoked_at_provider = False
         with store.edit() as document:
             _delete_if_present(document, credentials_path(source) + ("refresh_token",))

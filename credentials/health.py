@@ -1,9 +1,10 @@
 """Credential health: what is stored per source and what needs action.
 
-A problem is something an operator must fix: a file or folder readable by
-others, secrets not ignored or already tracked by git, a file that does not
-parse, and Google sources that must be reconnected, lack a key, or whose
-refresh keeps failing after the access token expired.
+A problem is something an operator must fix. The file-level problems are a
+file or folder readable by others, secrets not ignored or already tracked
+by git, and a file that does not parse. A Google source has a problem when
+it must be reconnected, lacks a key, or keeps failing to refresh after its
+access token expired.
 """
 
 from dataclasses import dataclass, field

@@ -15,7 +15,7 @@ class SecretScrubbingFilter(logging.Filter):
     a log line must not be the way a secret escapes.
 
     NOTE: the scrubbed traceback is stored in ``record.exc_text``, which the
-    standard Formatter prints instead of formatting ``exc_info`` again; a
+    standard Formatter prints instead of formatting ``exc_info`` again. A
     formatter that formats ``exc_info`` itself bypasses the scrubbing.
     """
 

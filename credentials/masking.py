@@ -2,11 +2,13 @@
 
 ``mask_value`` is the one way a secret is shown: ``••••`` followed by its
 last four characters, or ``••••`` alone when the value is too short for a
-tail to be harmless. ``scrub_text`` replaces, inside any text, the values
-it is given (normally every value in secrets.toml) and the shapes that
-are secrets wherever they appear: Dango API keys, Authorization header
-values, password/token/secret parameters in query strings, form bodies and
-JSON (plain or URL-encoded), passwords in URLs and PEM private keys.
+tail to be harmless.
+
+``scrub_text`` masks, inside any text, the values it is given (normally
+every value in secrets.toml). It also masks the shapes that are secrets
+wherever they appear: Dango API keys, Authorization header values,
+password/token/secret parameters in query strings, form bodies and JSON
+(plain or URL-encoded), passwords in URLs and PEM private keys.
 """
 
 import functools

@@ -1,9 +1,9 @@
 """POST to an OAuth token or revoke endpoint, retrying errors that may pass.
 
-A 429, a 5xx or a network failure is retried with exponential back-off
-(``CREDENTIALS_REFRESH_BACKOFF`` doubled per attempt, capped by
-``CREDENTIALS_REFRESH_BACKOFF_MAX``; a 429's Retry-After is honoured up to
-that cap). Any other error status is final and raised at once. Request
+A 429, a 5xx or a network failure is retried with exponential back-off:
+``CREDENTIALS_REFRESH_BACKOFF`` doubled per attempt, capped by
+``CREDENTIALS_REFRESH_BACKOFF_MAX``. A 429's Retry-After is honoured up to
+that cap. Any other error status is final and raised at once. Request
 bodies carry secrets, so nothing here logs them.
 """
 
@@ -20,7 +20,7 @@ logger = logging.getLogger("credentials")
 
 
 class TokenEndpointError(CredentialsError):
-    """The endpoint answered with an error or could not be reached.
+    """The endpoint returned an error or could not be reached.
 
     ``code`` is the OAuth error code (``invalid_grant``), ``http_<status>``
     when the body has none, or ``network``. ``transient`` is True for
@@ -84,7 +84,7 @@ def post_form(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict:
-    """POST ``data`` form-encoded to ``url`` and return the JSON object of a 2xx answer.
+    """POST ``data`` form-encoded to ``url`` and return the JSON object of a 2xx response.
 
     Raises TokenEndpointError for a final error, or for the last transient
     one once the attempts are used up.
@@ -105,7 +105,7 @@ def post_form(
                 except ValueError:
                     body = None
                 if not isinstance(body, dict):
-                    raise TokenEndpointError("invalid_response", "the answer is not a JSON object", response.status_code, transient=False)
+                    raise TokenEndpointError("invalid_response", "the response body is not a JSON object", response.status_code, transient=False)
                 return body
             failure = _error_from_response(response)
             if not failure.transient:

@@ -1,4 +1,4 @@
-"""What secrets.toml records about a data source's Google OAuth connection.
+"""The record of a data source's Google OAuth connection in secrets.toml.
 
 dlt reads ``client_id``, ``client_secret`` and ``refresh_token`` from
 ``[sources.<source>.credentials]``. Dango keeps the rest in the reserved
@@ -47,7 +47,7 @@ def oauth_source_names(data: dict[str, Any]) -> list[str]:
 
 @dataclass
 class TokenState:
-    """What the file says about one source's Google token."""
+    """The stored state of one source's Google token, secrets included."""
 
     source: str
     client_id: str = field(repr=False)

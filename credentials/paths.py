@@ -11,8 +11,8 @@ import re
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _WHITESPACE = " \t"
 
-# Escapes of TOML basic strings; \e and \x are TOML 1.1 additions that
-# tomlkit already reads.
+# Escapes of TOML basic strings. \e and \x are TOML 1.1 additions that
+# tomlkit 0.15 reads (tomllib rejects them, so a file using them is refused).
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
 _HEX_ESCAPE_LENGTHS = {"x": 2, "u": 4, "U": 8}
 

@@ -3,8 +3,8 @@
 tomlkit keeps a file's formatting but decides on its own where a new key
 goes, and in files that use dotted keys or out-of-order tables it can put
 one in the wrong table. The editor in ``credentials.document`` therefore
-edits the text itself and needs to know where each header, key and value
-starts and ends; this module works that out.
+edits the text itself, and this module finds where each header, key and
+value starts and ends.
 
 The scanner expects text that a TOML parser has already accepted: it finds
 boundaries and does not validate. Entries inside inline tables are listed

@@ -1,7 +1,7 @@
 """The Credentials pages: list masked, reveal, set, delete, disconnect, health.
 
 Every page is marked never_cache, and the templates only ever receive
-masked values, apart from the one value a reveal asks for.
+masked values, apart from the one value a reveal requests.
 """
 
 from django.contrib import messages

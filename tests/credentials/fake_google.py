@@ -2,7 +2,7 @@
 
 Queue replies with ``reply_token`` / ``reply_revoke``; without a queued
 reply the token endpoint grants a new access token (``fresh-token-<n>``)
-and the revoke endpoint answers 200. Every request is recorded with its
+and the revoke endpoint returns 200. Every request is recorded with its
 form fields.
 """
 

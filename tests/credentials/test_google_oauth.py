@@ -195,7 +195,7 @@ def test_invalid_client_is_not_retried(connected, google, clock):
 
 
 def test_server_errors_then_success(connected, google, clock, sent_signals, caplog):
-    """5xx answers are retried with back-off until a success, which is stored as usual."""
+    """5xx responses are retried with back-off until a success, which is stored as usual."""
     clock.shift(timedelta(hours=2))
     google.reply_token(503, {"error": "backend_error"})
     google.reply_token(500)
@@ -250,7 +250,7 @@ def test_unreachable_server_is_retried(connected, settings, clock):
 
 
 def test_new_refresh_token_replaces_old(connected, google, clock, sent_signals):
-    """A refresh token in the reply replaces the stored one, and the signal says so."""
+    """A refresh token in the reply replaces the stored one, and the signal reports the rotation."""
     clock.shift(timedelta(hours=2))
     google.reply_token(200, {"access_token": "fresh-token-2", "expires_in": 3599, "refresh_token": "rotated-refresh-token"})
     assert get_access_token("sheets") == "fresh-token-2"

@@ -99,7 +99,7 @@ def test_new_store_value_scrubbed_at_once(project_logging, store):
 
 
 def test_failed_scrubbing_withholds_the_message():
-    """If the message cannot be rendered for scrubbing, the record says so instead of showing it."""
+    """If the message cannot be rendered for scrubbing, the record states that instead of showing it."""
 
     class Unprintable:
         def __str__(self):

@@ -15,9 +15,9 @@ PROCESSES = 5
 def test_five_processes_one_refresh(store, settings):
     """Five processes asking at once for an expired token cause exactly one token request.
 
-    The fake server answers after 0.5 s, so the other processes start waiting
-    while the first refresh is in flight; they must pick up its result from
-    the file instead of asking Google themselves.
+    The fake server responds after 0.5 s, so the other processes start
+    waiting while the first refresh is in flight. They must read its result
+    from the file instead of requesting a token themselves.
     """
     google = FakeGoogle(delay=0.5).start()
     settings.CREDENTIALS_GOOGLE_TOKEN_URL = google.token_url

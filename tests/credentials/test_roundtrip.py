@@ -277,7 +277,7 @@ def test_non_utf8_file_names_position(store):
     "path,message",
     [
         ("sources.stripe", "is a table"),
-        ("sources.stripe.api_key.deeper", "holds a value, not a table"),
+        ("sources.stripe.api_key.deeper", "is a value, not a table"),
         ("sources.stripe.endpoints.first", "is an array"),
         ("sources..x", "unexpected '.'"),
         ("", "empty"),
@@ -295,7 +295,7 @@ def test_set_rejects_paths_that_do_not_fit(store, path, message):
 
 
 def test_delete_missing_path(store):
-    """Deleting a path that holds nothing raises SecretNotFound and changes nothing."""
+    """Deleting a path without a value raises SecretNotFound and changes nothing."""
     write(store, samples.DLT_INIT)
     with pytest.raises(SecretNotFound) as caught:
         store.delete("sources.nothing.here")

@@ -63,7 +63,7 @@ def test_write_tightens_loose_modes(tmp_path):
 
 
 def test_write_replaces_the_file_by_rename(store):
-    """A write goes through a new inode, so a reader holding the old file sees the old version."""
+    """A write goes through a new inode, so a reader with the old file open reads the old version."""
     store.set("sources.a.k", "first-value")
     with open(store.path, "rb") as reader:
         old_inode = os.fstat(reader.fileno()).st_ino

@@ -93,7 +93,7 @@ def test_malformed_file_shown_not_crashed(client, make_user, store):
 
 @pytest.mark.parametrize("url", ["credentials:set", "credentials:reveal", "credentials:delete"])
 def test_viewer_cannot_change_or_reveal(client, make_user, planted, url):
-    """Without source.manage or source.view_credentials the actions answer 403 and change nothing."""
+    """Without source.manage or source.view_credentials the actions return 403 and change nothing."""
     login(client, make_user, "viewer")
     before = planted.path.read_bytes()
     response = client.post(reverse(url), {"path": "sources.stripe.api_key", "value": "x" * 20})
@@ -126,7 +126,7 @@ def test_editor_sets_a_value(client, make_user, planted, sent_signals):
         ("dango.oauth.sheets.access_token", "canary-bad-path-value", "keeps for its own"),
         ("stripe", "canary-bad-path-value", "names no table"),
         ("sources.stripe", "canary-bad-path-value", "is a table"),
-        ("sources.stripe.api_key.deeper", "canary-bad-path-value", "holds a value"),
+        ("sources.stripe.api_key.deeper", "canary-bad-path-value", "is a value"),
         ("sources.stripe.api_key", "", "This field is required"),
         ("x" * 600, "canary-bad-path-value", "at most 500 characters"),
     ],
@@ -174,7 +174,7 @@ def test_editor_deletes_after_confirming(client, make_user, planted, sent_signal
 
 @pytest.mark.parametrize("query", [{}, {"path": "sources.nothing.here"}, {"path": "'unclosed"}])
 def test_delete_bad_path(client, make_user, planted, query):
-    """Deleting a missing or unreadable path answers 400 with the reason."""
+    """Deleting a missing or unreadable path returns 400 with the reason."""
     login(client, make_user, "editor")
     response = client.get(reverse("credentials:delete"), query)
     assert response.status_code == 400
@@ -282,7 +282,7 @@ def test_confirm_ignores_foreign_next(client, make_user):
 
 
 def test_reveal_of_missing_or_table(client, make_user, planted):
-    """Revealing a missing path or a table answers 400 with the reason."""
+    """Revealing a missing path or a table returns 400 with the reason."""
     login(client, make_user, "admin")
     confirm(client)
     response = client.post(reverse("credentials:reveal"), {"path": "sources.nothing.here"})

@@ -57,10 +57,10 @@ class Command(BaseCommand):
         store = get_store()
         groups = store.groups()
         if source:
-            wanted = as_path(source)
-            if len(wanted) == 1 and ("sources",) + wanted in groups:
-                wanted = ("sources",) + wanted
-            groups = {group: values for group, values in groups.items() if group == wanted}
+            group_path = as_path(source)
+            if len(group_path) == 1 and ("sources",) + group_path in groups:
+                group_path = ("sources",) + group_path
+            groups = {group: values for group, values in groups.items() if group == group_path}
             if not groups:
                 raise CommandError(f"No values are stored under {source}. Run 'manage.py secrets list' to see all.")
         if not groups:
