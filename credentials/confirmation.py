@@ -10,6 +10,9 @@ user in the cache so that every worker reads the same count.
 The module is self-contained so that a site-wide "sudo mode" can replace
 it: views depend only on ``recent_confirmation_required`` and
 ``has_recent_confirmation``.
+
+NOTE: users without a usable password (signed up through Google or GitHub)
+cannot confirm, so they cannot reveal secrets until they set a password.
 """
 
 import time
@@ -37,6 +40,10 @@ class ConfirmationLocked(Exception):
 
 def _failure_key(user) -> str:
     return f"credentials:confirmation-failures:{user.pk}"
+
+
+def can_confirm(user) -> bool:
+    return user.has_usable_password()
 
 
 def requires_otp(user) -> bool:

@@ -1,7 +1,9 @@
 from django.dispatch import Signal
 
-# No signal ever carries a secret value: receivers get the dotted path or the
-# source name and may record everything they are given.
+# No signal argument is a secret value: receivers get the dotted path or the
+# source name. The request is passed for the client IP and user agent; its
+# POST body may contain the value that was set, so receivers must not record
+# the body.
 
 # A value was written to secrets.toml.
 # Arguments: path (dotted path), created (True for a new key), actor (user or None), request (or None).

@@ -160,14 +160,16 @@ class SecretsStore:
             document = self.read_document()
             original = document.text
             yield document
+            written = document.text != original
             try:
-                if document.text != original:
+                if written:
                     files.atomic_write(self.path, document.text.encode("utf-8"))
                 elif self.path.exists() and files.file_mode(self.path) != files.FILE_MODE:
                     self.path.chmod(files.FILE_MODE)
             except OSError as error:
                 raise self._file_error("write", error) from None
-        gitignore.ensure_ignored(self.project_root)
+        if written:
+            gitignore.ensure_ignored(self.project_root)
 
     def set(self, path: "str | KeyPath", value: TomlValue) -> bool:
         """Store ``value`` at ``path``; return True when the key is new."""

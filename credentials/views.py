@@ -127,6 +127,9 @@ def confirm(request):
         target = ""
     requires_otp = confirmation.requires_otp(request.user)
     form = ConfirmationForm(request.POST or None, requires_otp=requires_otp)
+    if not confirmation.can_confirm(request.user):
+        blocked = "Your account has no password because you sign in with Google or GitHub. Set a password first."
+        return render(request, "credentials/confirm.html", {"blocked": blocked}, status=403)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:

@@ -158,7 +158,7 @@ def test_set_on_malformed_file(client, make_user, store):
 
 def test_editor_deletes_after_confirming(client, make_user, planted, sent_signals):
     """Delete shows a confirmation page first; the POST removes the key and sends secret_deleted."""
-    login(client, make_user, "editor")
+    user = login(client, make_user, "editor")
     page = client.get(reverse("credentials:delete"), {"path": "sources.stripe.api_key"})
     assert page.status_code == 200
     assert "Delete <code>sources.stripe.api_key</code>?" in page.content.decode()
@@ -166,10 +166,13 @@ def test_editor_deletes_after_confirming(client, make_user, planted, sent_signal
 
     response = client.post(reverse("credentials:delete"), {"path": "sources.stripe.api_key"})
     assert response.status_code == 302
-    assert "stripe" not in planted.load().get("sources", {}) or "api_key" not in planted.load()["sources"]["stripe"]
-    assert sent_signals == [
-        ("secret_deleted", {"path": "sources.stripe.api_key", "actor": sent_signals[0][1]["actor"], "request": sent_signals[0][1]["request"]})
-    ]
+    # The emptied [sources.stripe] header stays in the file.
+    assert planted.load()["sources"]["stripe"] == {}
+    assert [name for name, _ in sent_signals] == ["secret_deleted"]
+    kwargs = sent_signals[0][1]
+    assert kwargs["path"] == "sources.stripe.api_key"
+    assert kwargs["actor"] == user
+    assert kwargs["request"] is not None
 
 
 @pytest.mark.parametrize("query", [{}, {"path": "sources.nothing.here"}, {"path": "'unclosed"}])
@@ -272,6 +275,18 @@ def test_two_factor_users_confirm_with_a_code(client, make_user, planted):
         response = confirm(client, otp_token=current_code())
         assert response.status_code == 302
         assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
+
+
+def test_social_only_user_cannot_confirm(client, make_user, planted):
+    """A user without a usable password is told to set one; no password is accepted."""
+    user = make_user("social@example.com", password=None, role="admin")
+    client.force_login(user)
+    response = client.get(reverse("credentials:confirm"))
+    assert response.status_code == 403
+    assert "Set a password first" in response.content.decode()
+    response = confirm(client, password="")
+    assert response.status_code == 403
+    assert SESSION_KEY not in client.session
 
 
 def test_confirm_ignores_foreign_next(client, make_user):
