@@ -124,13 +124,6 @@ class SecretsDocument:
             node = node[segment]
         return node
 
-    def contains(self, path: "str | Path") -> bool:
-        try:
-            self.lookup(path)
-        except SecretNotFound:
-            return False
-        return True
-
     def _check_container(self, node: Any, path: Path, index: int) -> None:
         if isinstance(node, dict):
             return

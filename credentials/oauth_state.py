@@ -129,7 +129,3 @@ class TokenSummary:
     last_error: str
     last_error_at: datetime | None
     missing_keys: list[str]
-
-    @property
-    def needs_reconnection(self) -> bool:
-        return self.status != Status.CONNECTED or bool(self.missing_keys)

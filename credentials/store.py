@@ -111,13 +111,9 @@ class SecretsStore:
     def get(self, path: "str | KeyPath") -> Any:
         return self.read_document().lookup(path)
 
-    def values(self, include_reserved: bool = False) -> list[StoredValue]:
-        """Return every value in file order; the reserved ``[dango]`` table only when asked."""
-        return [
-            stored
-            for stored in _walk(self.load(), ())
-            if include_reserved or stored.path[0] != RESERVED_TABLE
-        ]
+    def values(self) -> list[StoredValue]:
+        """Return every value in file order, except those of the reserved ``[dango]`` table."""
+        return [stored for stored in _walk(self.load(), ()) if stored.path[0] != RESERVED_TABLE]
 
     def groups(self) -> dict[KeyPath, list[StoredValue]]:
         """Group the values by source (``sources.<name>``) or top-level section, in file order."""

@@ -176,4 +176,4 @@ def health(request):
         "file_mode": format_mode(report.file_mode),
         "folder_mode": format_mode(report.folder_mode),
     }
-    return render(request, "credentials/health.html", context, status=200)
+    return render(request, "credentials/health.html", context)
