@@ -221,6 +221,16 @@ def test_unicode_value_round_trip(store):
     assert tomllib.loads(raw.decode("utf-8"))["sources"]["stripe_analytics"]["stripe_secret_key"] == value
 
 
+def test_control_characters_are_escaped(store):
+    """Control characters and line breaks in a value are written as escapes on one line."""
+    value = "a\x00b\x1fc\x7fd\r\ne\u2028f"
+    store.set('sources.x."key with spaces"', value)
+    assert store.path.read_bytes() == (
+        '[sources.x]\n"key with spaces" = "a\\u0000b\\u001fc\\u007fd\\r\\ne\u2028f"\n'.encode("utf-8")
+    )
+    assert store.get('sources.x."key with spaces"') == value
+
+
 def test_crlf_file_stays_crlf(store):
     """Every line added to a CRLF file ends with CRLF."""
     write(store, samples.CRLF)
