@@ -1,7 +1,7 @@
 from django.dispatch import Signal
 
 # No signal argument is a secret value: receivers get the dotted path or the
-# source name. The request is passed for the client IP and user agent; its
+# source name. The request is passed for the client IP and user agent. Its
 # POST body may contain the value that was set, so receivers must not record
 # the body.
 
