@@ -288,10 +288,28 @@ LOG_LEVEL = os.environ.get("DANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    # Every handler must carry scrub_secrets: it masks store values and
+    # secret shapes (API keys, Bearer headers, token= parameters) in records.
+    "filters": {"scrub_secrets": {"()": "credentials.log_filters.SecretScrubbingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]},
+        # Replaces Django's own django.server handler, which would print
+        # request lines (query strings included) without the filter.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["scrub_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Audit log (see docs/audit.md); AUDIT_LOG_PATH defaults to .dango/logs/audit.jsonl.
@@ -325,6 +343,10 @@ CONTENT_SECURITY_POLICY = {
         "upgrade-insecure-requests": _https,
     },
 }
+
+# Error reports (debug pages, error e-mails) mask secrets too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "credentials.error_reports.SecretScrubbingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "credentials.error_reports.SecretScrubbingExceptionReporter"
 
 if IS_PRODUCTION:
     from hardening.production import check_production_settings

@@ -1,0 +1,370 @@
+"""The Credentials pages and the admin list, by role, with planted canary secrets."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from credentials.confirmation import SESSION_KEY
+from credentials.google_oauth import store_google_token
+
+from .fake_google import FakeGoogle
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Correct-Horse-42"
+CANARY_KEY = "canary-view-stripe-key-a1b2"
+CANARY_PASSWORD = "canary-view-db-password-c3d4"
+CANARIES = (CANARY_KEY, CANARY_PASSWORD)
+INDEX = "/credentials/"
+
+
+@pytest.fixture
+def planted(store):
+    store.set("sources.stripe.api_key", CANARY_KEY)
+    store.set("destination.postgres.credentials.password", CANARY_PASSWORD)
+    return store
+
+
+def login(client, make_user, role):
+    user = make_user(f"{role}@example.com", password=PASSWORD, role=role)
+    client.force_login(user)
+    return user
+
+
+def assert_no_canary(response) -> None:
+    text = response.content.decode()
+    for canary in CANARIES:
+        assert canary not in text
+
+
+def confirm(client, password=PASSWORD, **extra):
+    return client.post(reverse("credentials:confirm"), {"password": password, "next": INDEX, **extra})
+
+
+# Listing
+
+
+def test_anonymous_is_sent_to_login(client, planted):
+    """Signed-out visitors are redirected to the sign-in page."""
+    response = client.get(INDEX)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_viewer_sees_masked_listing(client, make_user, planted):
+    """source.view lists every source and key masked, without reveal or change controls."""
+    login(client, make_user, "viewer")
+    response = client.get(INDEX)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "sources.stripe" in text
+    assert "destination.postgres" in text
+    assert "••••a1b2" in text
+    assert "••••c3d4" in text
+    assert "Reveal" not in text
+    assert "Set a value" not in text
+    assert_no_canary(response)
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_nav_link_for_source_viewers(client, make_user):
+    """The site navigation links to the Credentials page for users with source.view."""
+    login(client, make_user, "viewer")
+    response = client.get(reverse("home"))
+    assert f'href="{INDEX}"' in response.content.decode()
+
+
+def test_malformed_file_shown_not_crashed(client, make_user, store):
+    """A file that does not parse is reported on the page with its line; no server error."""
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text('[sources.stripe]\napi_key = "open\n')
+    login(client, make_user, "viewer")
+    response = client.get(INDEX)
+    assert response.status_code == 200
+    assert "line 2, column" in response.content.decode()
+
+
+# Setting and deleting
+
+
+@pytest.mark.parametrize("url", ["credentials:set", "credentials:reveal", "credentials:delete"])
+def test_viewer_cannot_change_or_reveal(client, make_user, planted, url):
+    """Without source.manage or source.view_credentials the actions return 403 and change nothing."""
+    login(client, make_user, "viewer")
+    before = planted.path.read_bytes()
+    response = client.post(reverse(url), {"path": "sources.stripe.api_key", "value": "x" * 20})
+    assert response.status_code == 403
+    assert planted.path.read_bytes() == before
+    assert_no_canary(response)
+
+
+def test_editor_sets_a_value(client, make_user, planted, sent_signals):
+    """source.manage sets a value; secret_set carries the path and actor, never the value."""
+    user = login(client, make_user, "editor")
+    response = client.post(reverse("credentials:set"), {"path": "sources.hubspot.api_key", "value": "canary-new-hubspot"})
+    assert response.status_code == 302
+    assert planted.get("sources.hubspot.api_key") == "canary-new-hubspot"
+    assert [name for name, _ in sent_signals] == ["secret_set"]
+    kwargs = sent_signals[0][1]
+    assert kwargs["path"] == "sources.hubspot.api_key"
+    assert kwargs["created"] is True
+    assert kwargs["actor"] == user
+    assert kwargs["request"] is not None
+    assert "canary-new-hubspot" not in repr({k: v for k, v in kwargs.items() if k != "request"})
+    page = client.get(INDEX)
+    assert "canary-new-hubspot" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        ("sources..x", "canary-bad-path-value", "is invalid"),
+        ("dango.oauth.sheets.access_token", "canary-bad-path-value", "keeps for its own"),
+        ("stripe", "canary-bad-path-value", "names no table"),
+        ("sources.stripe", "canary-bad-path-value", "is a table"),
+        ("sources.stripe.api_key.deeper", "canary-bad-path-value", "is a value"),
+        ("sources.stripe.api_key", "", "This field is required"),
+        ("x" * 600, "canary-bad-path-value", "at most 500 characters"),
+    ],
+)
+def test_set_rejects_bad_input(client, make_user, planted, sent_signals, path, value, message):
+    """Bad paths and empty values get a 400 with the reason, change nothing and never echo the value."""
+    login(client, make_user, "editor")
+    before = planted.path.read_bytes()
+    response = client.post(reverse("credentials:set"), {"path": path, "value": value})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert message in text
+    assert "canary-bad-path-value" not in text
+    assert planted.path.read_bytes() == before
+    assert sent_signals == []
+
+
+def test_set_on_malformed_file(client, make_user, store):
+    """Setting into a file that does not parse reports the position and leaves the file alone."""
+    store.path.parent.mkdir(parents=True)
+    broken = b'[sources.stripe]\napi_key = "open\n'
+    store.path.write_bytes(broken)
+    login(client, make_user, "editor")
+    response = client.post(reverse("credentials:set"), {"path": "sources.stripe.x", "value": "value-123456"})
+    assert response.status_code == 400
+    assert "line 2, column" in response.content.decode()
+    assert store.path.read_bytes() == broken
+
+
+def test_editor_deletes_after_confirming(client, make_user, planted, sent_signals):
+    """Delete shows a confirmation page first; the POST removes the key and sends secret_deleted."""
+    user = login(client, make_user, "editor")
+    page = client.get(reverse("credentials:delete"), {"path": "sources.stripe.api_key"})
+    assert page.status_code == 200
+    assert "Delete <code>sources.stripe.api_key</code>?" in page.content.decode()
+    assert planted.get("sources.stripe.api_key") == CANARY_KEY
+
+    response = client.post(reverse("credentials:delete"), {"path": "sources.stripe.api_key"})
+    assert response.status_code == 302
+    # The emptied [sources.stripe] header stays in the file.
+    assert planted.load()["sources"]["stripe"] == {}
+    assert [name for name, _ in sent_signals] == ["secret_deleted"]
+    kwargs = sent_signals[0][1]
+    assert kwargs["path"] == "sources.stripe.api_key"
+    assert kwargs["actor"] == user
+    assert kwargs["request"] is not None
+
+
+@pytest.mark.parametrize("query", [{}, {"path": "sources.nothing.here"}, {"path": "'unclosed"}])
+def test_delete_bad_path(client, make_user, planted, query):
+    """Deleting a missing or unreadable path returns 400 with the reason."""
+    login(client, make_user, "editor")
+    response = client.get(reverse("credentials:delete"), query)
+    assert response.status_code == 400
+    response = client.post(reverse("credentials:delete"), query)
+    assert response.status_code == 400
+
+
+def test_editor_cannot_reveal(client, make_user, planted):
+    """source.manage alone does not allow revealing."""
+    login(client, make_user, "editor")
+    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
+    assert response.status_code == 403
+    assert_no_canary(response)
+
+
+# Revealing
+
+
+def test_reveal_needs_recent_confirmation(client, make_user, planted, sent_signals):
+    """An Admin is first sent to confirm the password; nothing is revealed or announced before."""
+    login(client, make_user, "admin")
+    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('credentials:confirm')}?next=%2Fcredentials%2F"
+    assert sent_signals == []
+    assert SESSION_KEY not in client.session
+
+
+def test_reveal_after_confirmation(client, make_user, planted, sent_signals):
+    """After confirming, the value is shown once, uncached, and secret_revealed names path and actor."""
+    user = login(client, make_user, "admin")
+    response = confirm(client)
+    assert response.status_code == 302
+    assert response["Location"] == INDEX
+
+    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
+    assert response.status_code == 200
+    assert CANARY_KEY in response.content.decode()
+    assert CANARY_PASSWORD not in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert [name for name, _ in sent_signals] == ["secret_revealed"]
+    kwargs = sent_signals[0][1]
+    assert kwargs["path"] == "sources.stripe.api_key"
+    assert kwargs["actor"] == user
+    assert CANARY_KEY not in repr(kwargs["path"])
+
+    assert_no_canary(client.get(INDEX))
+
+
+def test_confirmation_expires(client, make_user, planted, settings):
+    """A confirmation older than CREDENTIALS_CONFIRMATION_MAX_AGE no longer allows revealing."""
+    settings.CREDENTIALS_CONFIRMATION_MAX_AGE = 300
+    login(client, make_user, "admin")
+    with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
+        confirm(client)
+        clock.shift(timedelta(seconds=299))
+        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
+        clock.shift(timedelta(seconds=2))
+        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 302
+
+
+def test_wrong_password_and_lockout(client, make_user, planted, settings):
+    """Wrong passwords are refused; after the failure limit even the right one is, for a while."""
+    settings.CREDENTIALS_CONFIRMATION_FAILURE_LIMIT = 3
+    login(client, make_user, "admin")
+    for _ in range(3):
+        response = confirm(client, password="wrong-password")
+        assert response.status_code == 400
+        assert "The password is wrong" in response.content.decode()
+    response = confirm(client)
+    assert response.status_code == 429
+    assert "Too many wrong confirmations" in response.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+def test_two_factor_users_confirm_with_a_code(client, make_user, planted):
+    """A user with a confirmed TOTP device needs password and a current code."""
+    user = login(client, make_user, "admin")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+    def current_code() -> str:
+        return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+    with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
+        response = confirm(client)
+        assert response.status_code == 400
+        assert "This field is required" in response.content.decode()
+        wrong_code = f"{(int(current_code()) + 1) % 10**6:06d}"
+        response = confirm(client, otp_token=wrong_code)
+        assert response.status_code == 400
+        assert "password or two-factor code is wrong" in response.content.decode()
+
+        # django-otp refuses codes for a moment after a failure.
+        clock.shift(timedelta(seconds=40))
+        response = confirm(client, otp_token=current_code())
+        assert response.status_code == 302
+        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
+
+
+def test_social_only_user_cannot_confirm(client, make_user, planted):
+    """A user without a usable password is told to set one; no password is accepted."""
+    user = make_user("social@example.com", password=None, role="admin")
+    client.force_login(user)
+    response = client.get(reverse("credentials:confirm"))
+    assert response.status_code == 403
+    assert "Set a password first" in response.content.decode()
+    response = confirm(client, password="")
+    assert response.status_code == 403
+    assert SESSION_KEY not in client.session
+
+
+def test_confirm_ignores_foreign_next(client, make_user):
+    """A next URL on another host is dropped in favour of the Credentials page."""
+    login(client, make_user, "admin")
+    response = client.post(reverse("credentials:confirm"), {"password": PASSWORD, "next": "https://evil.example/"})
+    assert response["Location"] == INDEX
+
+
+def test_reveal_of_missing_or_table(client, make_user, planted):
+    """Revealing a missing path or a table returns 400 with the reason."""
+    login(client, make_user, "admin")
+    confirm(client)
+    response = client.post(reverse("credentials:reveal"), {"path": "sources.nothing.here"})
+    assert response.status_code == 400
+    assert "No value is stored at sources.nothing.here" in response.content.decode()
+    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe"})
+    assert response.status_code == 400
+    assert_no_canary(response)
+
+
+# Health, OAuth and the admin
+
+
+def test_health_page(client, make_user, planted):
+    """The health page shows modes and sources; a loose file mode is listed as a problem."""
+    planted.path.chmod(0o644)
+    login(client, make_user, "viewer")
+    response = client.get(reverse("credentials:health"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "0644" in text
+    assert "chmod 600" in text
+    assert "sources.stripe" in text
+    assert_no_canary(response)
+
+
+def test_disconnect_from_the_page(client, make_user, store, settings, sent_signals):
+    """source.manage disconnects a Google source: revoked at the fake Google, removed from the file."""
+    google = FakeGoogle().start()
+    settings.CREDENTIALS_GOOGLE_REVOKE_URL = google.revoke_url
+    try:
+        store_google_token("sheets", client_id="id", client_secret="canary-secret-1", refresh_token="canary-refresh-1")
+        login(client, make_user, "editor")
+        page = client.get(INDEX)
+        assert "Google connections" in page.content.decode()
+        assert "canary-refresh-1" not in page.content.decode()
+        response = client.post(reverse("credentials:disconnect", args=["sheets"]))
+    finally:
+        google.stop()
+    assert response.status_code == 302
+    assert google.requests_to("/revoke")[0].form == {"token": "canary-refresh-1"}
+    assert "refresh_token" not in store.load()["sources"]["sheets"]["credentials"]
+    assert sent_signals[-1][0] == "oauth_token_revoked"
+
+
+def test_disconnect_unknown_source(client, make_user, store):
+    """Disconnecting a source that is not connected shows the reason instead of failing."""
+    login(client, make_user, "editor")
+    response = client.post(reverse("credentials:disconnect", args=["nothing"]), follow=True)
+    assert response.status_code == 200
+    assert "not connected" in response.content.decode()
+
+
+def test_admin_lists_masked(admin_client, planted):
+    """The Django admin lists sources and keys masked, and the admin index links there."""
+    index = admin_client.get(reverse("admin:index"))
+    assert "Stored secrets" in index.content.decode()
+    response = admin_client.get(reverse("admin:credentials_storedsecret_changelist"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "sources.stripe" in text
+    assert "api_key" in text
+    assert "••••a1b2" in text
+    assert_no_canary(response)
+    assert_no_canary(index)
+
+
+def test_admin_has_no_change_views(admin_client, planted):
+    """The admin entry offers no add, change or delete pages."""
+    assert admin_client.get("/admin/credentials/storedsecret/add/").status_code == 404
