@@ -212,3 +212,7 @@ class UserSessionAdmin(RbacPermissionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+
+# Admin pages kept in their own modules; imported here so autodiscovery registers them.
+from accounts.apikeys import admin as apikeys_admin  # noqa: E402,F401

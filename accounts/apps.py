@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
+        from accounts.apikeys import checks  # noqa: F401  (register checks)
 
 
 class DangoAdminConfig(AdminConfig):

@@ -72,3 +72,7 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id} from {self.ip_address or 'unknown IP'}"
+
+
+# Models kept in their own modules; imported here so Django registers them.
+from accounts.apikeys.models import ApiKey  # noqa: E402,F401

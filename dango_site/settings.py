@@ -184,6 +184,13 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email", "otp_to
 # django-otp
 OTP_TOTP_ISSUER = os.environ.get("DANGO_OTP_ISSUER", "Dango")
 
+# API keys: lifetimes in days (0 = no expiry, or no maximum) and the per-key rate limit.
+DANGO_API_KEY_DEFAULT_EXPIRY_DAYS = env.get_int("DANGO_API_KEY_DEFAULT_EXPIRY_DAYS", 90)
+DANGO_API_KEY_MAX_EXPIRY_DAYS = env.get_int("DANGO_API_KEY_MAX_EXPIRY_DAYS", 365)
+DANGO_API_KEY_RATE_LIMIT = env.get_int("DANGO_API_KEY_RATE_LIMIT", 300, minimum=1)
+DANGO_API_KEY_RATE_WINDOW = env.get_int("DANGO_API_KEY_RATE_WINDOW", 60, minimum=1)
+DANGO_API_KEY_MAX_PER_USER = env.get_int("DANGO_API_KEY_MAX_PER_USER", 20)
+
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
