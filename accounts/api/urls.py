@@ -5,6 +5,7 @@ pattern, so clients never receive an HTML page.
 """
 
 from django.urls import path, re_path, register_converter
+from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api import health, keys, me, users
 from accounts.api.errors import not_found_response
@@ -34,5 +35,5 @@ urlpatterns = [
     path("keys", keys.KeyListView.as_view(), name="api_keys"),
     path("keys/<id:key_id>", keys.KeyDetailView.as_view(), name="api_key"),
     path("health", health.HealthView.as_view(), name="api_health"),
-    re_path(r"^", lambda request: not_found_response(request), name="api_not_found"),
+    re_path(r"^", csrf_exempt(not_found_response), name="api_not_found"),
 ]

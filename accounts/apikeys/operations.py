@@ -21,6 +21,9 @@ from rbac.permissions import PERMISSIONS
 logger = logging.getLogger("accounts")
 
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+# Lifetimes above this are refused even without a configured maximum: they
+# would overflow datetime, and 0 already asks for a key that never expires.
+LIFETIME_LIMIT_DAYS = 100 * 365
 
 
 class ApiKeyError(ValueError):
@@ -119,6 +122,11 @@ def expiry_from_days(days, now=None):
         raise ApiKeyError(
             "invalid_expiry", f"The lifetime {days} days exceeds this server's maximum of {maximum} days.",
             "expires_in_days",
+        )
+    if days > LIFETIME_LIMIT_DAYS:
+        raise ApiKeyError(
+            "invalid_expiry", f"The lifetime {days} days is too long; use at most {LIFETIME_LIMIT_DAYS} days, or 0 "
+            "for a key that never expires.", "expires_in_days",
         )
     return now + timedelta(days=days)
 
