@@ -72,9 +72,10 @@ def parse_bearer(header: str) -> str:
 
 def find_key(raw: str) -> ApiKey:
     """Return the usable key whose hash matches ``raw`` (owner loaded too); raise ApiKeyRejected otherwise."""
-    key = ApiKey.objects.select_related("user").filter(key_hash=hash_key(raw)).first()
-    if key is None:
-        raise ApiKeyRejected(RejectionReason.UNKNOWN)
+    try:
+        key = ApiKey.objects.select_related("user").get(key_hash=hash_key(raw))
+    except ApiKey.DoesNotExist:
+        raise ApiKeyRejected(RejectionReason.UNKNOWN) from None
     if key.revoked_at is not None:
         raise ApiKeyRejected(RejectionReason.REVOKED, key)
     if key.expires_at is not None and key.expires_at <= timezone.now():
