@@ -3,7 +3,7 @@
 Both kinds of request go through the whole middleware stack in this process
 (Django's test client, no network) against a fresh SQLite database in a
 temporary project folder. They alternate in rounds, so a machine that slows
-down during the run slows both; the printed ratio is the median key rate
+down during the run slows both. The printed ratio is the median key rate
 divided by the median session rate.
 
 Usage: python bench/api_throughput.py [--requests 500] [--rounds 7]
@@ -23,7 +23,7 @@ def configure_django(project_root: str) -> None:
     os.environ["DANGO_PROJECT_ROOT"] = project_root
     os.environ["DJANGO_SETTINGS_MODULE"] = "dango_site.settings"
     os.environ["DANGO_LOG_LEVEL"] = "WARNING"
-    # The per-key limit would stop the benchmark; the limiter still counts every request.
+    # A limit this high never stops the benchmark, but the limiter still counts every request.
     os.environ["DANGO_API_KEY_RATE_LIMIT"] = str(10**9)
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)

@@ -1,6 +1,6 @@
 """The base class of every API endpoint: authentication, CSRF, rate limit, permissions, JSON.
 
-A request is handled in this order, and the first failing step answers:
+A request is handled in these steps, and the first failing step sets the response:
 
 1. credentials: an ``Authorization`` header (API key) or the session cookie,
    never both (400); missing or rejected credentials get 401;
@@ -68,7 +68,7 @@ def api_key_rate() -> RateLimit:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who made an API request and how: ``key`` is None for a session request."""
+    """The user behind an API request and the key used; ``key`` is None for a session request."""
 
     user: object
     key: object | None
@@ -196,11 +196,11 @@ class ApiView:
         if not missing:
             return
         permission_denied.send(sender=ApiView, request=request, user=caller.user, permission=", ".join(missing))
-        shown = ", ".join(missing)
+        missing_names = ", ".join(missing)
         if caller.key is not None and set(missing) <= role_permissions(caller.user):
-            message = f"This API key's scopes do not include {shown}. Create a key with that scope."
+            message = f"This API key's scopes do not include {missing_names}. Create a key with that scope."
         else:
-            message = f"Your role does not include the permission {shown}."
+            message = f"Your role does not include the permission {missing_names}."
         raise ApiError(403, "permission_denied", message)
 
     @staticmethod

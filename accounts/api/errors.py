@@ -1,8 +1,8 @@
 """JSON errors for the API: ``{"error": {"code": …, "message": …}}`` with a matching status.
 
-The ``handler*`` functions are the project's error views (set in the root
-URLconf): under ``/api/`` they answer in JSON, elsewhere they hand over to
-Django's HTML defaults, so an API client never has to parse an HTML page.
+The ``handler*`` functions are the project's error views, set in the root
+URLconf. Under ``/api/`` they return JSON. Elsewhere they call Django's HTML
+defaults. So an API client never has to parse an HTML page.
 """
 
 import logging
@@ -16,7 +16,7 @@ API_PATH_PREFIX = "/api/"
 
 
 class ApiError(Exception):
-    """An answer other than success; raised anywhere below an API view."""
+    """An error response; raised anywhere below an API view."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)

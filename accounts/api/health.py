@@ -1,8 +1,8 @@
 """Platform health for monitoring: 200 when every check passes, 503 otherwise.
 
-The answer names each check and whether it passed, but no file paths or
-error texts: health.view is a Viewer permission, and the details belong in
-``manage.py check`` on the server.
+The response names each check and whether it passed, but no file paths or
+error texts, because health.view is a Viewer permission. The details belong
+in ``manage.py check`` on the server.
 """
 
 import logging

@@ -17,7 +17,7 @@ def key_error(error: ApiKeyError) -> ApiError:
 
 
 def own_key(request, key_id: int) -> ApiKey:
-    # Another user's key answers like a missing one, so ids reveal nothing.
+    # Another user's key gets the same 404 as a missing one, so ids reveal nothing.
     key = ApiKey.objects.filter(pk=key_id, user=request.user).first()
     if key is None:
         raise ApiError(404, "not_found", f"You have no API key with id {key_id}. List yours with GET /api/keys.")

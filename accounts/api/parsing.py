@@ -19,10 +19,10 @@ def read_body(request) -> bytes:
     except (UnreadablePostError, OSError):
         raise ApiError(400, "unreadable_body", "The request body could not be read completely.") from None
     if body and request.content_type != JSON_CONTENT_TYPE:
-        shown = request.content_type or "none"
+        content_type = request.content_type or "none"
         raise ApiError(
             415, "unsupported_media_type",
-            f"The body has Content-Type {shown}; send JSON with the header Content-Type: {JSON_CONTENT_TYPE}.",
+            f"The body has Content-Type {content_type}; send JSON with the header Content-Type: {JSON_CONTENT_TYPE}.",
         )
     return body
 

@@ -18,7 +18,7 @@ from rbac.roles import Role
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 ROLE_NAMES = ", ".join(role.value for role in Role)
-# Role-change refusals that say "not you" rather than "not now".
+# Role-change rejections that mean "not you" (403) rather than "not now" (409).
 FORBIDDEN_CODES = frozenset({"admin_grant_forbidden"})
 
 

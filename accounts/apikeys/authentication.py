@@ -22,8 +22,8 @@ from hardening.client_ip import get_client_ip
 
 logger = logging.getLogger("accounts")
 
-# A busy key must not write its row on every request; last use is recorded at
-# most this often, so it can be up to this much behind.
+# Last use is recorded at most this often, so a busy key does not write its
+# row on every request. The stored time can lag by up to this interval.
 LAST_USED_INTERVAL = timedelta(minutes=1)
 
 BEARER_SCHEME = "bearer"
@@ -107,8 +107,8 @@ def _always_verified() -> bool:
 def authenticate_bearer(request, header: str) -> KeyAuthentication:
     """Authenticate ``request`` by the key in ``header`` and make its owner ``request.user``.
 
-    The user object answers permission checks from the key's effective
-    permissions and counts as verified for django-otp: the key is a complete
+    Permission checks on the user object use the key's effective permissions.
+    django-otp's ``is_verified()`` returns True, because the key is a complete
     credential on its own, issued from a signed-in session. The session is
     never read or written.
     """

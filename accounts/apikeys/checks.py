@@ -20,10 +20,10 @@ def check_api_key_lifetimes(app_configs=None, **kwargs):
             )
         )
     elif maximum and (default == 0 or default > maximum):
-        shown = "no expiry" if default == 0 else f"{default} days"
+        default_lifetime = "no expiry" if default == 0 else f"{default} days"
         errors.append(
             Error(
-                f"The default API key lifetime ({shown}) is not within the maximum of {maximum} days.",
+                f"The default API key lifetime ({default_lifetime}) is not within the maximum of {maximum} days.",
                 hint="Lower DANGO_API_KEY_DEFAULT_EXPIRY_DAYS to at most DANGO_API_KEY_MAX_EXPIRY_DAYS, "
                 "or set the maximum to 0 to allow keys that never expire.",
                 id=E402,

@@ -23,7 +23,7 @@ class ApiKey(models.Model):
     the key itself is shown once at creation and stored nowhere. ``prefix`` is
     the start of the key, kept so the owner can recognise it. ``scopes`` is a
     list of permission names, or null for every permission of the owner's
-    role; either way a request gets only what the owner's current role also
+    role. Either way, a request gets only what the owner's current role also
     grants. ``expires_at`` null means the key never expires. ``last_used_at``
     and ``last_used_ip`` are written at most once a minute per key.
     ``revoked_by`` is null when the command line revoked the key.

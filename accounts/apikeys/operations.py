@@ -21,8 +21,8 @@ from rbac.permissions import PERMISSIONS
 logger = logging.getLogger("accounts")
 
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
-# Lifetimes above this are refused even without a configured maximum: they
-# would overflow datetime, and 0 already asks for a key that never expires.
+# Lifetimes above this are rejected even without a configured maximum, because
+# they would overflow datetime. A lifetime of 0 requests a key that never expires.
 LIFETIME_LIMIT_DAYS = 100 * 365
 
 
@@ -41,7 +41,7 @@ class ApiKeyError(ValueError):
 
 
 # Codes that mean "the request conflicts with the current state" rather than
-# "the input is invalid"; the API answers them with 409.
+# "the input is invalid". The API returns them with status 409.
 CONFLICT_CODES = frozenset({"name_taken", "too_many_keys", "already_revoked"})
 
 
@@ -99,9 +99,9 @@ def clean_scopes(scopes, allowed: frozenset[str], limit_label: str = "your role"
 
 
 def expiry_from_days(days, now=None):
-    """Return the expiry time for a lifetime of ``days``; None (no input) takes the default.
+    """Return the expiry time for a lifetime of ``days``. None selects the default lifetime.
 
-    ``0`` asks for a key that never expires, allowed only when no maximum is set.
+    ``0`` requests a key that never expires, allowed only when no maximum is set.
     """
     now = now or timezone.now()
     maximum = app_settings.max_expiry_days()
@@ -110,7 +110,7 @@ def expiry_from_days(days, now=None):
     if isinstance(days, bool) or not isinstance(days, int):
         raise ApiKeyError("invalid_expiry", "The lifetime must be a whole number of days.", "expires_in_days")
     if days < 0:
-        raise ApiKeyError("invalid_expiry", f"The lifetime {days} is negative; give a number of days.", "expires_in_days")
+        raise ApiKeyError("invalid_expiry", f"The lifetime {days} is negative; give 1 or more days.", "expires_in_days")
     if days == 0:
         if maximum:
             raise ApiKeyError(

@@ -1,4 +1,4 @@
-"""What an API key may do: its scopes intersected with its owner's current role.
+"""Effective permissions of an API key: its scopes intersected with its owner's current role.
 
 The role is read on every request, so demoting or deactivating the owner
 takes effect on the key's next request. Scopes only ever narrow the role.
@@ -7,8 +7,6 @@ takes effect on the key's next request. Scopes only ever narrow the role.
 from rbac.assignment import get_role
 from rbac.permissions import PERMISSIONS
 from rbac.roles import ROLE_PERMISSIONS
-
-_NAME_BY_PERM = {permission.perm: name for name, permission in PERMISSIONS.items()}
 
 
 def role_permissions(user) -> frozenset[str]:
@@ -27,7 +25,7 @@ def effective_permissions(key, user) -> frozenset[str]:
 
 
 def restrict_user_to(user, permissions: frozenset[str]) -> None:
-    """Make ``user``'s permission checks answer from ``permissions`` only.
+    """Restrict ``user``'s permission checks to ``permissions``.
 
     The instance attributes shadow PermissionsMixin's methods, so every guard
     that calls ``user.has_perm`` (rbac's decorators, the admin, templates) sees
@@ -50,8 +48,3 @@ def restrict_user_to(user, permissions: frozenset[str]) -> None:
     user.get_all_permissions = lambda obj=None: set(perms) if obj is None else set()
     user.get_user_permissions = lambda obj=None: set()
     user.get_group_permissions = lambda obj=None: set(perms) if obj is None else set()
-
-
-def permission_name(perm: str) -> str | None:
-    """Return the dotted name for a ``has_perm`` string such as ``rbac.source_view``."""
-    return _NAME_BY_PERM.get(perm)

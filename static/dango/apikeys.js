@@ -20,7 +20,7 @@ function copyText(text) {
     if (copied) {
       resolve();
     } else {
-      reject(new Error("The browser refused to copy."));
+      reject(new Error("Copying failed: the browser rejected the copy command."));
     }
   });
 }

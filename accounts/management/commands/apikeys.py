@@ -110,8 +110,8 @@ class Command(BaseCommand):
         # Check every key before revoking any, so a bad argument changes nothing.
         revoked = [key for key in targets if key.revoked_at is not None]
         if revoked:
-            shown = ", ".join(f"{key.pk} ({key.prefix}…)" for key in revoked)
-            raise CommandError(f"Already revoked: {shown}. Nothing was changed.")
+            revoked_list = ", ".join(f"{key.pk} ({key.prefix}…)" for key in revoked)
+            raise CommandError(f"Already revoked: {revoked_list}. Nothing was changed.")
         for key in targets:
             try:
                 revoke_api_key(key)

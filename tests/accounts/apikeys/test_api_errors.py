@@ -30,7 +30,7 @@ def test_unknown_path_is_json_404(key_client, auth):
     assert_error(key_client.post("/api/users/1/nope", **auth), 404, "not_found")
 
 
-def test_unknown_path_without_credentials_is_json_404(key_client):
+def test_unknown_path_anonymous_json_404(key_client):
     assert_error(key_client.get("/api/users/abc"), 404, "not_found")
 
 
@@ -47,7 +47,7 @@ def test_method_not_allowed(key_client, auth):
     assert_error(response, 405, "method_not_allowed")
 
 
-def test_head_is_answered_like_get(key_client, auth):
+def test_head_handled_like_get(key_client, auth):
     assert key_client.head("/api/me", **auth).status_code == 200
 
 
@@ -92,7 +92,7 @@ def test_errors_are_not_cached(key_client):
     (lambda request: errors.page_not_found(request, Exception()), 404),
     (errors.server_error, 500),
 ])
-def test_error_views_answer_json_under_api(handler, status):
+def test_error_views_json_under_api(handler, status):
     response = handler(RequestFactory().get("/api/me"))
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
@@ -103,7 +103,7 @@ def test_error_views_answer_json_under_api(handler, status):
     (lambda request: errors.page_not_found(request, Exception()), 404),
     (errors.server_error, 500),
 ])
-def test_error_views_answer_html_elsewhere(handler, status):
+def test_error_views_html_elsewhere(handler, status):
     response = handler(RequestFactory().get("/account/"))
     assert response.status_code == status
     assert response["Content-Type"].startswith("text/html")
@@ -137,7 +137,7 @@ def test_health_reports_unreviewed_audit_failures(key_client, auth):
 
 
 def test_health_reports_unreachable_cache(client, viewer, settings):
-    """With the cache server down, health still answers (503) and names the cache."""
+    """With the cache server down, health still returns 503 and names the cache."""
     client.force_login(viewer)
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:9/0"}}

@@ -3,8 +3,8 @@ import pytest
 from accounts.apikeys.checks import E401, E402, check_api_key_lifetimes
 
 
-def ids(settings_errors):
-    return [error.id for error in settings_errors]
+def ids(errors):
+    return [error.id for error in errors]
 
 
 def test_defaults_pass():
