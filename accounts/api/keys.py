@@ -41,7 +41,8 @@ class KeyListView(ApiView):
         check_fields(data, CREATE_FIELDS, required={"name"})
 
         calling_key = request.api_key
-        if calling_key is not None or not is_recently_confirmed(request):
+        # A password that is sent is always checked, even when the session would not need it.
+        if "password" in data or calling_key is not None or not is_recently_confirmed(request):
             if "password" not in data:
                 raise ApiError(403, "password_required",
                                "Creating an API key needs your current password in the field \"password\".")

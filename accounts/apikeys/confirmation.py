@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from accounts.ratelimit import RateLimit, RateLimitResult, hit
 
-CONFIRMED_AT_KEY = "dango_password_confirmed_at"
+CONFIRMED_AT_KEY = "dango_api_key_password_confirmed_at"
 CONFIRMATION_LIFETIME = 5 * 60  # seconds
 CONFIRMATION_RATE = RateLimit("password_confirmation", limit=10, window=5 * 60)
 
@@ -74,6 +74,6 @@ def recent_password_required(view):
         if is_recently_confirmed(request):
             return view(request, *args, **kwargs)
         query = urlencode({"next": request.get_full_path()})
-        return redirect(f"{reverse('password_confirm')}?{query}")
+        return redirect(f"{reverse('api_key_confirm_password')}?{query}")
 
     return wrapper

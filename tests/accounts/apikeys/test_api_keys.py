@@ -218,3 +218,14 @@ def test_key_detail(key_client, viewer, make_key):
     assert response.status_code == 200
     assert response.json()["scopes"] == ["health.view"]
     assert response.json()["status"] == "active"
+
+
+def test_sent_password_checked_even_when_confirmed(client, viewer):
+    client.force_login(viewer)
+    session = client.session
+    session[CONFIRMED_AT_KEY] = int(timezone.now().timestamp())
+    session.save()
+    response = post_key(client, {"name": "from browser", "password": "wrong"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "password_incorrect"
+    assert not viewer.api_keys.exists()

@@ -57,7 +57,7 @@ def test_create_asks_for_password_first(client, viewer):
     client.force_login(viewer)
     response = client.get("/account/api-keys/new/")
     assert response.status_code == 302
-    assert response["Location"] == "/account/confirm-password/?next=%2Faccount%2Fapi-keys%2Fnew%2F"
+    assert response["Location"] == "/account/api-keys/confirm-password/?next=%2Faccount%2Fapi-keys%2Fnew%2F"
     response = client.post("/account/api-keys/new/", {"name": "x", "expires_in_days": 30})
     assert response.status_code == 302
     assert not viewer.api_keys.exists()
@@ -65,7 +65,7 @@ def test_create_asks_for_password_first(client, viewer):
 
 def test_wrong_password_does_not_confirm(client, viewer):
     client.force_login(viewer)
-    response = client.post("/account/confirm-password/", {"password": "wrong", "next": "/account/api-keys/new/"})
+    response = client.post("/account/api-keys/confirm-password/", {"password": "wrong", "next": "/account/api-keys/new/"})
     assert response.status_code == 200
     assert "The password is not correct." in response.content.decode()
     assert client.get("/account/api-keys/new/").status_code == 302
@@ -77,8 +77,8 @@ def test_password_confirmation_rate_limited(client, viewer, audit_log):
     start = datetime.fromtimestamp((int(timezone.now().timestamp()) // 300 + 1) * 300, tz=dt_timezone.utc)
     with time_machine.travel(start, tick=False):
         for _ in range(10):
-            client.post("/account/confirm-password/", {"password": "wrong"})
-        response = client.post("/account/confirm-password/", {"password": PASSWORD})
+            client.post("/account/api-keys/confirm-password/", {"password": "wrong"})
+        response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD})
     assert response.status_code == 429
     assert response["Retry-After"] == "300"
     assert len(audit_log.records("rate_limit_hit")) == 1
@@ -88,7 +88,7 @@ def test_confirmation_expires(client, viewer):
     client.force_login(viewer)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        client.post("/account/confirm-password/", {"password": PASSWORD})
+        client.post("/account/api-keys/confirm-password/", {"password": PASSWORD})
     with time_machine.travel(start + timedelta(seconds=299), tick=False):
         assert client.get("/account/api-keys/new/").status_code == 200
     with time_machine.travel(start + timedelta(seconds=301), tick=False):
@@ -97,7 +97,7 @@ def test_confirmation_expires(client, viewer):
 
 def test_confirmation_redirects_to_next(client, viewer):
     client.force_login(viewer)
-    response = client.post("/account/confirm-password/", {"password": PASSWORD, "next": "/account/api-keys/new/"})
+    response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD, "next": "/account/api-keys/new/"})
     assert response.status_code == 302
     assert response["Location"] == "/account/api-keys/new/"
 
@@ -105,7 +105,7 @@ def test_confirmation_redirects_to_next(client, viewer):
 @pytest.mark.parametrize("next_url", ["https://attacker.example/", "//attacker.example/", "javascript:alert(1)"])
 def test_confirmation_ignores_foreign_next(client, viewer, next_url):
     client.force_login(viewer)
-    response = client.post("/account/confirm-password/", {"password": PASSWORD, "next": next_url})
+    response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD, "next": next_url})
     assert response["Location"] == "/account/"
 
 
