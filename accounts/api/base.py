@@ -127,9 +127,9 @@ class ApiView:
             if limited is not None:
                 return limited
 
-        method = request.method.lower()
-        handler = getattr(self, "get" if method == "head" else method, None)
-        if method not in HANDLER_METHODS + ("head",) or handler is None:
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        handler = getattr(self, method, None) if method in HANDLER_METHODS else None
+        if handler is None:
             allowed = self.allowed_methods()
             raise ApiError(405, "method_not_allowed",
                            f"{request.method} is not allowed here. Allowed: {', '.join(allowed)}.",
