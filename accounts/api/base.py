@@ -181,9 +181,9 @@ class ApiView:
         try:
             result = hit(rate, f"key:{key.pk}")
         except Exception:  # noqa: BLE001 - cache clients (Redis) raise their own error classes.
-            # Fail open: the key is already authenticated, the limit only
-            # spreads load, and monitoring must still reach /api/health to
-            # learn that the cache is down.
+            # Fail open, because the key is already authenticated and the
+            # limit only spreads load. Monitoring must still reach
+            # /api/health to learn that the cache is down.
             logger.exception("The API key rate limit could not be counted; the request of key %s is let through",
                              key.pk)
             return None
