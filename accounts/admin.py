@@ -228,3 +228,4 @@ class UserSessionAdmin(RbacPermissionsMixin, admin.ModelAdmin):
 # Admin pages defined in their feature's own package; importing registers them.
 from accounts.invites import admin as invite_admin  # noqa: E402,F401
 from accounts.oauth import admin as oauth_admin  # noqa: E402,F401
+from accounts.apikeys import admin as apikeys_admin  # noqa: E402,F401

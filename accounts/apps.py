@@ -11,7 +11,8 @@ class AccountsConfig(AppConfig):
         from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
         from accounts import email_addresses  # noqa: F401  (connect receivers)
         from accounts.oauth import links  # noqa: F401  (connect receivers)
-        from accounts.bruteforce import checks  # noqa: F401  (register system checks)
+        from accounts.apikeys import checks as apikey_checks  # noqa: F401  (register system checks)
+        from accounts.bruteforce import checks as bruteforce_checks  # noqa: F401  (register system checks)
 
 
 class DangoAdminConfig(AdminConfig):

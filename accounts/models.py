@@ -84,3 +84,4 @@ from accounts.invites.models import Invite  # noqa: E402,F401  (own module, regi
 # Two-factor models live in their own module; importing them here registers them with the app.
 from accounts.twofactor.models import RecoveryCode, RecoveryCodeDevice  # noqa: E402,F401
 from accounts.bruteforce.models import SignInCounter  # noqa: E402,F401  (registers the model with the app)
+from accounts.apikeys.models import ApiKey  # noqa: E402,F401

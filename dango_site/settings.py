@@ -264,6 +264,13 @@ DANGO_2FA_REQUIRED_FOR_ADMINS = env.get_bool("DANGO_2FA_REQUIRED_FOR_ADMINS", Tr
 DANGO_2FA_REQUIRED_FOR_ALL = env.get_bool("DANGO_2FA_REQUIRED_FOR_ALL", False)
 DANGO_REAUTH_TIMEOUT = env.get_int("DANGO_REAUTH_TIMEOUT", 10 * 60, minimum=1)
 
+# API keys: lifetimes in days (0 = no expiry, or no maximum) and the per-key rate limit.
+DANGO_API_KEY_DEFAULT_EXPIRY_DAYS = env.get_int("DANGO_API_KEY_DEFAULT_EXPIRY_DAYS", 90)
+DANGO_API_KEY_MAX_EXPIRY_DAYS = env.get_int("DANGO_API_KEY_MAX_EXPIRY_DAYS", 365)
+DANGO_API_KEY_RATE_LIMIT = env.get_int("DANGO_API_KEY_RATE_LIMIT", 300, minimum=1)
+DANGO_API_KEY_RATE_WINDOW = env.get_int("DANGO_API_KEY_RATE_WINDOW", 60, minimum=1)
+DANGO_API_KEY_MAX_PER_USER = env.get_int("DANGO_API_KEY_MAX_PER_USER", 20)
+
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
 # WhiteNoise serves files from the app folders (WHITENOISE_USE_FINDERS) until
