@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 from detect_secrets.core.scan import scan_line
 from detect_secrets.settings import transient_settings
 
+from credentials.masking import mask_value
+
 ALLOWLIST_FILE = ".secrets-allowlist"
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MASK = "••••"
 
 # Paths that are secrets by their nature, whatever they contain. Example
 # files (.env.example, .env.sample, .env.template) are documentation.
@@ -93,7 +94,7 @@ RULES = [
     Rule(
         "secret-assignment",
         "high-entropy value assigned to a secret-sounding name",
-        re.compile(rf"(?i)[\"']?{SECRET_NAME}[\"']?\s*(?:=|:|:=|=>)\s*([\"']?)([^\s\"'#,;]{{12,}})"),
+        re.compile(rf"(?i)[\"']?{SECRET_NAME}[\"']?\s*(?:=|:|:=|=>)\s*([\"']?)([^\s\"',;]{{12,}})"),
         group=2,
     ),
 ]
@@ -126,17 +127,12 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def mask_secret(secret: str) -> str:
-    """Show only the last four characters of a long secret, nothing of a short one."""
-    return MASK + secret[-4:] if len(secret) >= 12 else MASK
-
-
 def fingerprint(rule: str, path: str, secret: str) -> str:
     return hashlib.sha256(f"{rule}\0{path}\0{secret}".encode()).hexdigest()[:24]
 
 
 def _excerpt(line: str, secret: str) -> str:
-    shown = line.strip().replace(secret, mask_secret(secret)) if secret else line.strip()
+    shown = line.strip().replace(secret, mask_value(secret)) if secret else line.strip()
     return shown if len(shown) <= 120 else shown[:117] + "..."
 
 

@@ -1,6 +1,8 @@
 import getpass
 import sys
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 from django.views.decorators.debug import sensitive_variables
 
@@ -10,11 +12,17 @@ from credentials.exceptions import CredentialsError
 from credentials.health import check_health, format_mode
 from credentials.masking import mask_value
 from credentials.paths import format_path
+from credentials import githook, scanner
 
 
 class Command(BaseCommand):
+    # The actions work on files and git only; the pre-commit hook runs this
+    # command on every commit, so skip the system checks and their queries.
+    requires_system_checks = []
+
     help = (
-        "Manage data-source secrets in .dlt/secrets.toml: list (masked), set, delete, check. "
+        "Manage data-source secrets in .dlt/secrets.toml: list (masked), set, delete, check; "
+        "keep secrets out of git: scan, install-hook. "
         "Values are read from a prompt or standard input, never from the command line."
     )
 
@@ -45,6 +53,23 @@ class Command(BaseCommand):
             "check",
             help="Report file mode, git status and per-source token health; exit status 1 when something needs action.",
         )
+
+        scan = actions.add_parser(
+            "scan",
+            help="Look for secrets in the files git tracks (or only the staged changes, or all history); "
+            "exit status 1 on any finding not in .secrets-allowlist.",
+        )
+        scope = scan.add_mutually_exclusive_group()
+        scope.add_argument("--staged", action="store_true", help="Scan only the staged changes (what the hook uses).")
+        scope.add_argument("--history", action="store_true", help="Also scan every commit on every branch.")
+        scan.add_argument("--repo", help="Repository to scan (default: the one holding the project folder).")
+
+        hook = actions.add_parser(
+            "install-hook",
+            help="Install a git pre-commit hook that runs 'secrets scan --staged'; an existing hook is kept and chained.",
+        )
+        hook.add_argument("--repo", help="Repository to install into (default: the one holding the project folder).")
+        hook.add_argument("--uninstall", action="store_true", help="Remove our hook and restore the earlier one.")
 
     def handle(self, *args, action, **options):
         handler = getattr(self, "handle_" + action.replace("-", "_"))
@@ -120,3 +145,56 @@ class Command(BaseCommand):
         if report.needs_action:
             raise CommandError(f"{report.problem_count} problem(s) need action; see PROBLEM lines above.")
         self.stdout.write(self.style.SUCCESS("Nothing needs action."))
+
+    def _repository(self, repo: str | None) -> Path:
+        start = Path(repo) if repo else Path(settings.PROJECT_ROOT)
+        if not start.is_dir():
+            raise CommandError(f"{start} is not a folder. Give --repo the path of a git work tree.")
+        try:
+            return scanner.repository_root(start)
+        except scanner.GitError as error:
+            raise CommandError(f"{start} is not inside a git work tree: {error}") from None
+
+    def handle_scan(self, staged=False, history=False, repo=None, **options):
+        root = self._repository(repo)
+        known = [stored.value for stored in get_store().values() if isinstance(stored.value, str)]
+        try:
+            if staged:
+                findings = list(scanner.scan_staged(root, known))
+                scope = "staged changes"
+            else:
+                findings = list(scanner.scan_tracked(root, known))
+                scope = "tracked files"
+                if history:
+                    findings += list(scanner.scan_history(root, known))
+                    scope = "tracked files and history"
+        except scanner.GitError as error:
+            raise CommandError(str(error)) from None
+
+        allowlist = scanner.load_allowlist(root)
+        remaining = scanner.unreviewed(findings, allowlist)
+        for finding in remaining:
+            self.stdout.write(finding.format())
+        allowed = len(findings) - len(remaining)
+        note = f" ({allowed} allowlisted)" if allowed else ""
+        if remaining:
+            raise CommandError(
+                f"Found {len(remaining)} possible secret(s) in the {scope} of {root}{note}. Remove them "
+                f"(and rotate any real secret that was committed), or add a reviewed false positive's "
+                f"fingerprint to {scanner.ALLOWLIST_FILE}."
+            )
+        self.stdout.write(self.style.SUCCESS(f"No secrets found in the {scope} of {root}{note}."))
+
+    def handle_install_hook(self, repo=None, uninstall=False, **options):
+        root = self._repository(repo)
+        try:
+            if uninstall:
+                message = githook.uninstall(root)
+            else:
+                manage_py = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0].endswith("manage.py") else (
+                    Path(settings.BASE_DIR) / "manage.py"
+                )
+                message = githook.install(root, sys.executable, manage_py, Path(settings.PROJECT_ROOT))
+        except githook.HookError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(message)
