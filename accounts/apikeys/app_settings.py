@@ -6,6 +6,7 @@ DANGO_API_KEY_MAX_EXPIRY_DAYS      longest lifetime a key may get; 0 means no ma
 DANGO_API_KEY_RATE_LIMIT           requests one key may make per window (default 300)
 DANGO_API_KEY_RATE_WINDOW          length of that window in seconds (default 60)
 DANGO_API_KEY_MAX_PER_USER         active keys one user may hold at once (default 20)
+DANGO_API_KEY_ROTATION_GRACE_HOURS how long a rotated key keeps working next to its successor (default 24)
 
 ``accounts.apikeys.checks`` rejects combinations that contradict each other.
 """
@@ -35,3 +36,7 @@ def rate_window() -> int:
 
 def max_keys_per_user() -> int:
     return _setting("DANGO_API_KEY_MAX_PER_USER", 20)
+
+
+def rotation_grace_hours() -> int:
+    return _setting("DANGO_API_KEY_ROTATION_GRACE_HOURS", 24)

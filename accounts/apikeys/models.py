@@ -27,6 +27,8 @@ class ApiKey(models.Model):
     grants. ``expires_at`` null means the key never expires. ``last_used_at``
     and ``last_used_ip`` are written at most once a minute per key.
     ``revoked_by`` is null when the command line revoked the key.
+    ``replaced_by`` points at the successor of a rotated key, which keeps
+    working until ``expires_at`` (the end of its grace period).
     """
 
     user = models.ForeignKey(
@@ -43,6 +45,10 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The successor made by a rotation; this key then works until its grace period ends.",
     )
 
     objects = ApiKeyQuerySet.as_manager()
