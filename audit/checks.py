@@ -78,3 +78,29 @@ def check_audit_write_failures(app_configs=None, databases=None, **kwargs) -> li
             )
         ]
     return []
+
+
+E203 = "dango.E203"
+
+
+@register("dango", deploy=True)
+def check_audit_chain(app_configs=None, **kwargs):
+    """Verify the whole hash chain; only with --deploy, because it reads every record."""
+    from audit.verify import verify_chain
+
+    path = app_settings.log_path()
+    try:
+        result = verify_chain(path)
+    except OSError as error:
+        return [Error(f"The audit log {path} cannot be read: {error.strerror}.",
+                      hint="Make it readable by the user running Dango.", id=E203)]
+    if result.ok:
+        return []
+    return [
+        Error(
+            f"The audit log's hash chain is broken at {result.chain_break}.",
+            hint="Records were edited, removed, inserted or reordered. Keep the files for investigation, run "
+            "'manage.py audit verify' for details, and restore the log from a backup if needed.",
+            id=E203,
+        )
+    ]
