@@ -10,7 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import lifecycle, passwords, sessions  # noqa: F401  (connect receivers)
         from accounts import email_addresses  # noqa: F401  (connect receivers)
-        from accounts.oauth import links  # noqa: F401  (connect receivers)
+        from accounts.oauth import links, provider_changes  # noqa: F401  (connect receivers)
         from accounts.apikeys import checks as apikey_checks  # noqa: F401  (register system checks)
         from accounts.bruteforce import checks as bruteforce_checks  # noqa: F401  (register system checks)
 

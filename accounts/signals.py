@@ -59,3 +59,8 @@ invite_revoked = Signal()
 oauth_login_rejected = Signal()
 oauth_account_linked = Signal()
 oauth_account_unlinked = Signal()
+
+# A security setting stored in the database changed (today: a sign-in provider's configuration).
+# Arguments: setting (name, such as "oauth_provider:google"), changed (list of field names, or
+# ["created"] / ["deleted"]; never values).
+security_settings_changed = Signal()

@@ -329,3 +329,9 @@ def on_secret_key_rotated(sender, phase, fallbacks, **kwargs):
 def on_encryption_key_rotated(sender, counts, **kwargs):
     _record("encryption_key_rotated", target={"type": "key", "name": "encryption_keys"},
             details={"counts": counts})
+
+
+@audit_receiver(account_signals.security_settings_changed, dispatch_uid="audit.security_settings_changed")
+def on_security_settings_changed(sender, setting, changed, request=None, **kwargs):
+    _record("security_settings_changed", request=request, target={"type": "setting", "name": setting},
+            details={"changed": list(changed)})
