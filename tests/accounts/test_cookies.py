@@ -90,8 +90,8 @@ def test_plain_http_settings(tmp_path):
     assert values["ACCOUNT_DEFAULT_HTTP_PROTOCOL"] == "http"
 
 
-# Production refuses to start without ALLOWED_HOSTS, so that case names a host;
-# HTTPS follows from production alone.
+# Production refuses to start without ALLOWED_HOSTS, so that case names a host.
+# HTTPS still follows from production alone.
 @pytest.mark.parametrize(
     "env",
     [{"DANGO_HTTPS": "1"}, {"DANGO_ENV": "production", "DANGO_ALLOWED_HOSTS": "dango.example.com"}],
