@@ -1,11 +1,18 @@
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
 from accounts.models import User
+from accounts.twofactor import devices
 from rbac.assignment import get_role
 from rbac.roles import Role
+from tests.accounts.helpers import PASSWORD
+from tests.accounts.two_factor.conftest import EPOCH, KEY_HEX, totp_code
 
 pytestmark = pytest.mark.django_db
+
+SIGN_IN_TO_ADMIN = "/accounts/login/?next=%2Fadmin%2F"
 
 
 def admin_pages(user_pk):
@@ -57,25 +64,44 @@ def test_direct_permissions_do_not_open_admin(client, make_user, target):
     assert client.get("/admin/accounts/user/").status_code == 302
 
 
+def test_admin_login_redirects_to_sign_in(client, make_user):
+    """The admin login page checks no password: it sends GET and POST to the site sign-in."""
+    make_user("admin@example.com", role="admin")
+    page = client.get("/admin/login/?next=/admin/")
+    posted = client.post("/admin/login/?next=/admin/", {"username": "admin@example.com", "password": PASSWORD})
+    for response in (page, posted):
+        assert response.status_code == 302
+        assert response["Location"] == SIGN_IN_TO_ADMIN
+    assert "_auth_user_id" not in client.session
+
+
 def test_non_admin_admin_login_refused(client, make_user):
-    """The admin's own login form refuses an Editor with a correct password."""
+    """An Editor who signs in with a correct password on the way to the admin is refused the admin."""
     make_user("admin@example.com", role="admin")
     make_user("editor@example.com", role="editor")
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": "editor@example.com", "password": "Correct-Horse-42"}
-    )
-    assert response.status_code == 200
+    response = client.post(SIGN_IN_TO_ADMIN, {"login": "editor@example.com", "password": PASSWORD, "next": "/admin/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 302
+    rejection = client.get("/admin/login/?next=/admin/")
+    assert rejection.status_code == 403
+    assert b"Only Admins" in rejection.content
 
 
 def test_admin_login_with_mixed_case(client, make_user):
-    """The admin login form accepts an Admin's email in any case."""
-    make_user("admin@example.com", role="admin")
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": "Admin@Example.COM", "password": "Correct-Horse-42"}
-    )
-    assert response.status_code == 302
-    assert client.get("/admin/").status_code == 200
+    """An Admin reaches the admin through the site sign-in with their email in any case."""
+    admin = make_user("admin@example.com", role="admin")
+    devices.enable(admin, KEY_HEX, confirmed_step=-1)
+    with time_machine.travel(EPOCH, tick=False):
+        password_step = client.post(
+            SIGN_IN_TO_ADMIN, {"login": "Admin@Example.COM", "password": PASSWORD, "next": "/admin/"}
+        )
+        assert password_step.status_code == 302
+        assert password_step["Location"] == reverse("two_factor_challenge")
+        code_step = client.post(reverse("two_factor_challenge"), {"code": totp_code(EPOCH)})
+        assert code_step.status_code == 302
+        assert code_step["Location"] == "/admin/"
+        assert client.get("/admin/").status_code == 200
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])

@@ -370,9 +370,9 @@ def test_admin_sets_password(admin_client, viewer):
     assert not is_signed_in(phone)
 
 
-def test_admin_sets_own_password_keeps_session(client, admin_user):
+def test_admin_sets_own_password_keeps_session(client, admin_user, verified_login):
     """An Admin setting their own password in the admin stays signed in, without a forced change."""
-    sign_in(client, admin_user.email)
+    verified_login(client, admin_user)
     response = client.post(
         f"/admin/accounts/user/{admin_user.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     )

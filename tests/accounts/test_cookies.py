@@ -90,7 +90,13 @@ def test_plain_http_settings(tmp_path):
     assert values["ACCOUNT_DEFAULT_HTTP_PROTOCOL"] == "http"
 
 
-@pytest.mark.parametrize("env", [{"DANGO_HTTPS": "1"}, {"DANGO_ENV": "production"}], ids=["https", "production"])
+# Production refuses to start without ALLOWED_HOSTS, so that case names a host.
+# HTTPS still follows from production alone.
+@pytest.mark.parametrize(
+    "env",
+    [{"DANGO_HTTPS": "1"}, {"DANGO_ENV": "production", "DANGO_ALLOWED_HOSTS": "dango.example.com"}],
+    ids=["https", "production"],
+)
 def test_https_settings(tmp_path, env):
     """Served over HTTPS, both cookies are Secure, HttpOnly, SameSite=Lax and carry the __Host- prefix."""
     values = read_settings(tmp_path, **env)

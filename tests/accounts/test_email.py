@@ -3,6 +3,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts.models import User
 from tests.accounts.helpers import PASSWORD, is_signed_in, sign_in
@@ -66,10 +67,14 @@ def test_login_form_ignores_case(client, make_user, typed):
 
 def test_login_form_accepts_localhost_in_upper_case(client, make_user):
     """The first Admin's address admin@localhost signs in even when typed in capitals."""
-    make_user("admin@localhost", role="admin")
+    admin = make_user("admin@localhost", role="admin")
     response = sign_in(client, "Admin@LOCALHOST")
     assert response.status_code == 302
-    assert is_signed_in(client)
+    assert client.session["_auth_user_id"] == str(admin.pk)
+    # Admins must have two-factor authentication, so the signed-in Admin's next stop is enrolment.
+    home = client.get(reverse("home"))
+    assert home.status_code == 302
+    assert home["Location"] == reverse("two_factor_enable")
 
 
 def test_login_with_wrong_password_fails(client, make_user):

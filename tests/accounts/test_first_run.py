@@ -1,15 +1,19 @@
 import stat
+from base64 import b32decode
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django_otp.oath import TOTP
 
 from accounts.models import User
 from rbac.assignment import get_role
 from rbac.roles import Role
 from tests.accounts.helpers import printed_password, run_manage, sign_in
+from tests.accounts.two_factor.conftest import EPOCH
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +102,9 @@ def test_first_sign_in_forces_password_change(first_admin):
     assert client.get(reverse("account_change_password")).status_code == 200
 
 
+@time_machine.travel(EPOCH, tick=False)
 def test_after_change_normal_access(first_admin):
-    """After choosing a new password the first Admin uses the site and the admin normally."""
+    """After choosing a new password and turning on 2FA, the first Admin uses the site and the admin normally."""
     admin, password = first_admin
     client = Client()
     sign_in(client, "admin@localhost", password)
@@ -110,6 +115,20 @@ def test_after_change_normal_access(first_admin):
     assert response.status_code == 302
     admin.refresh_from_db()
     assert not admin.must_change_password
+
+    # Admins must have two-factor authentication: until it is on, every page leads to enrolment.
+    enrol_url = reverse("two_factor_enable")
+    for url in ["/", "/admin/"]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] == enrol_url, url
+    confirmed = client.post(reverse("reauthenticate"), {"password": NEW_PASSWORD, "next": enrol_url})
+    assert confirmed["Location"] == enrol_url
+    secret = client.get(enrol_url).context["secret"]
+    totp = TOTP(b32decode(secret.replace(" ", "")), step=30, digits=6)
+    totp.time = EPOCH
+    assert client.post(enrol_url, {"code": f"{totp.token():06d}"}).status_code == 200
+
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
     assert client.get("/", **JSON).status_code == 200

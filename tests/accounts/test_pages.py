@@ -30,9 +30,9 @@ def session_rows(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_home_shows_role_and_permissions(client, make_user, role):
+def test_home_shows_role_and_permissions(client, make_user, verified_login, role):
     """The home page names the user's role and lists exactly the permissions it grants."""
-    client.force_login(make_user(f"{role.value}@example.com", role=role.value))
+    verified_login(client, make_user(f"{role.value}@example.com", role=role.value))
     page = client.get(reverse("home")).content.decode()
     assert f"Your role is <strong>{role.label}</strong>" in page
     assert f"It grants {len(ROLE_PERMISSIONS[role])} permissions" in page

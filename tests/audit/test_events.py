@@ -110,7 +110,7 @@ def test_login_failure_while_locked(audit_log, make_user):
     for attempt in range(5):
         sign_in(client, "dora@example.com", f"Wrong-Password-{attempt}")
 
-    response = client.post("/admin/login/", {"username": "dora@example.com", "password": PASSWORD})
+    response = sign_in(client, "dora@example.com")
 
     failures = audit_log.records("login_failure")
     assert [record["details"]["reason"] for record in failures] == ["invalid_credentials"] * 5 + ["locked"]
@@ -207,11 +207,11 @@ def test_password_changed(audit_log, make_user):
     assert_request_fields(record, response)
 
 
-def test_password_set_by_admin(audit_log, make_user, admin_user):
+def test_password_set_by_admin(audit_log, make_user, admin_user, verified_login):
     """An Admin setting someone's password records password_changed with the Admin as actor."""
     user = make_user("dora@example.com")
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     response = client.post(
         f"/admin/accounts/user/{user.pk}/password/",
@@ -250,10 +250,10 @@ def test_password_reset_completed(audit_log, make_user):
 # Users and roles
 
 
-def test_user_created_in_admin(audit_log, admin_user):
+def test_user_created_in_admin(audit_log, admin_user, verified_login):
     """Adding a user in the admin records user_created and role_changed with the Admin as actor."""
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     response = client.post("/admin/accounts/user/add/", {
         "email": "new@example.com", "full_name": "", "role": "editor",
@@ -273,11 +273,11 @@ def test_user_created_in_admin(audit_log, admin_user):
     assert_request_fields(role[0], response)
 
 
-def test_role_changed_in_admin(audit_log, make_user, admin_user):
+def test_role_changed_in_admin(audit_log, make_user, admin_user, verified_login):
     """Changing a role in the admin records role_changed with old and new role."""
     user = make_user("dora@example.com", role="viewer")
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
     audit_log.path.unlink()
 
     # The change form shows the stored password hash in a "password" field and
@@ -339,11 +339,11 @@ def test_permission_denied(audit_log, make_user):
     assert_request_fields(record, response)
 
 
-def test_user_deactivated_and_reactivated(audit_log, make_user, admin_user):
+def test_user_deactivated_and_reactivated(audit_log, make_user, admin_user, verified_login):
     """The admin's deactivate and reactivate actions record one event each."""
     user = make_user("dora@example.com")
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     deactivate = client.post("/admin/accounts/user/", {"action": "deactivate_users", "_selected_action": [user.pk]})
     reactivate = client.post("/admin/accounts/user/", {"action": "reactivate_users", "_selected_action": [user.pk]})
@@ -356,12 +356,12 @@ def test_user_deactivated_and_reactivated(audit_log, make_user, admin_user):
         assert_request_fields(record, response)
 
 
-def test_user_deleted(audit_log, make_user, admin_user):
+def test_user_deleted(audit_log, make_user, admin_user, verified_login):
     """Deleting a user in the admin records user_deleted with the id and email of the removed row."""
     user = make_user("dora@example.com")
     user_id = user.pk
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     response = client.post(f"/admin/accounts/user/{user_id}/delete/", {"post": "yes"})
 
@@ -401,10 +401,10 @@ def test_audit_log_viewed_from_command(audit_log, make_user):
     assert record["details"]["os_user"]
 
 
-def test_audit_log_viewed_in_admin(audit_log, admin_user):
+def test_audit_log_viewed_in_admin(audit_log, admin_user, verified_login):
     """Opening the admin viewer records audit_log_viewed with the Admin as actor."""
     client = web_client()
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     response = client.get("/admin/audit/auditrecord/", {"event": "user_created"})
 

@@ -6,11 +6,14 @@ import re
 
 import pytest
 from django.core import mail
+from django.contrib.auth.views import LoginView
 from django.core.management import call_command
 from django.test import Client
+from django.urls import path
 
 from audit.recorder import record_event
 from audit.verify import verify_chain
+from dango_site import urls as site_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +27,34 @@ CANARIES = {
 }
 FORGED = '\n{"seq": 999, "event": "login_success", "actor": {"id": 1}}\r\n'
 
+# Django's own login view passes any user name to authenticate(), and a
+# project that embeds the audit app may use it. The site's sign-in form
+# rejects a name that is not an email address before checking a password.
+urlpatterns = [path("plain-login/", LoginView.as_view(template_name="account/login.html")), *site_urls.urlpatterns]
+
 
 def assert_absent(log_text: str, secret: str, label: str) -> None:
     assert secret not in log_text, f"{label} appears in the audit log"
     assert secret.lower() not in log_text.lower(), f"{label} appears in the audit log in another case"
 
 
-def test_secret_canaries_stay_out_of_log(audit_log, make_user, admin_user):
+def test_secret_canaries_stay_out_of_log(audit_log, make_user, admin_user, verified_login):
     """Passwords, reset keys, one-time passwords and cookies fed through every path never reach the log."""
     user = make_user("canary@example.com", password=PASSWORD)
     client = Client(REMOTE_ADDR="192.0.2.50")
     secrets_seen = dict(CANARIES, **{"initial password": PASSWORD})
 
     # Sign-in: wrong password, a password typed into the email field, both login pages, then success.
+    # The admin login page sends every attempt to the site sign-in without checking it.
     client.post("/accounts/login/", {"login": "canary@example.com", "password": CANARIES["wrong password"]})
-    client.post("/accounts/login/", {"login": CANARIES["password in email field"], "password": PASSWORD})
-    client.post("/admin/login/", {"username": CANARIES["password in email field"], "password": PASSWORD})
-    client.post("/admin/login/", {"username": "canary@example.com", "password": CANARIES["wrong password"]})
+    typed_in = client.post("/accounts/login/", {"login": CANARIES["password in email field"], "password": PASSWORD})
+    assert typed_in.status_code == 200
+    assert typed_in.context["form"].errors["login"]
+    for username, password in [(CANARIES["password in email field"], PASSWORD),
+                               ("canary@example.com", CANARIES["wrong password"])]:
+        response = client.post("/admin/login/", {"username": username, "password": password})
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
     client.post("/accounts/login/", {"login": "canary@example.com", "password": PASSWORD})
     secrets_seen["session cookie"] = client.cookies["sessionid"].value
     secrets_seen["csrf cookie"] = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else "absent-csrf"
@@ -64,10 +78,11 @@ def test_secret_canaries_stay_out_of_log(audit_log, make_user, admin_user):
 
     # An Admin sets the password, then the command line issues a one-time password.
     admin = Client(REMOTE_ADDR="192.0.2.52")
-    admin.force_login(admin_user)
-    admin.post(f"/admin/accounts/user/{user.pk}/password/", {
+    verified_login(admin, admin_user)
+    response = admin.post(f"/admin/accounts/user/{user.pk}/password/", {
         "password1": CANARIES["admin-set password"], "password2": CANARIES["admin-set password"],
     })
+    assert response.status_code == 302
     output = io.StringIO()
     call_command("users", "reset-password", "canary@example.com", stdout=output)
     secrets_seen["one-time password"] = output.getvalue().strip().rsplit(" ", 1)[-1]
@@ -79,8 +94,11 @@ def test_secret_canaries_stay_out_of_log(audit_log, make_user, admin_user):
     for label, secret in secrets_seen.items():
         assert len(secret) >= 8, label
         assert_absent(log_text, secret, label)
-    typed = [record for record in audit_log.records("login_failure") if record["details"]["reason"] == "not_an_email"]
-    assert len(typed) == 1 and typed[0]["target"]["email"] is None
+    # Only the wrong password reached a password check, because the form
+    # rejected the value typed into the email field.
+    failures = audit_log.records("login_failure")
+    assert [record["target"] for record in failures] == [{"type": "user", "id": None, "email": "canary@example.com"}]
+    assert failures[0]["details"] == {"reason": "invalid_credentials"}
 
 
 def test_secret_looking_detail_keys_dropped(audit_log):
@@ -111,16 +129,30 @@ def test_forged_user_agent_stays_in_one_record(audit_log, make_user):
     assert verify_chain(audit_log.path).ok
 
 
+@pytest.mark.urls(__name__)
 def test_forged_email_is_not_recorded(audit_log):
     """A login name with a newline and a JSON fragment is not an email address, so it is left out."""
     client = Client(REMOTE_ADDR="192.0.2.61")
 
-    client.post("/admin/login/", {"username": "mallory@example.com" + FORGED, "password": "whatever-1"})
+    client.post("/plain-login/", {"username": "mallory@example.com" + FORGED, "password": "whatever-1"})
 
+    assert len(audit_log.records("login_failure")) == 1
     record = audit_log.records("login_failure")[0]
     assert record["target"]["email"] is None
     assert record["details"] == {"reason": "not_an_email"}
     assert b"999" not in audit_log.path.read_bytes()
+
+
+def test_forged_email_rejected_by_sign_in(audit_log):
+    """The sign-in form rejects a login name with a newline and a JSON fragment, and nothing records it."""
+    client = Client(REMOTE_ADDR="192.0.2.61")
+
+    response = client.post("/accounts/login/", {"login": "mallory@example.com" + FORGED, "password": "whatever-1"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["login"]
+    assert audit_log.records("login_failure") == []
+    assert not audit_log.path.exists() or b"999" not in audit_log.path.read_bytes()
 
 
 def test_forged_detail_values_are_escaped(audit_log):
