@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from accounts import signals
 from accounts.models import User
 from accounts.sessions import end_other_sessions
-from rbac.assignment import RoleChangeError, check_can_remove
+from rbac.assignment import RoleChangeError, check_can_remove, is_restoring
 from rbac.roles import ROLE_GROUP_NAMES
 
 
@@ -79,7 +79,7 @@ def guard_role_groups(sender, instance, action, reverse, pk_set, **kwargs):
             touches_roles = instance.groups.filter(name__in=ROLE_GROUP_NAMES).exists()
         else:
             touches_roles = Group.objects.filter(pk__in=pk_set or [], name__in=ROLE_GROUP_NAMES).exists()
-        allowed = getattr(instance, "_rbac_allow_role_write", False)
+        allowed = getattr(instance, "_rbac_allow_role_write", False) or is_restoring()
     if touches_roles and not allowed:
         raise RoleChangeError(
             "Role groups change only through rbac.assignment.set_role, which keeps one role per user.",

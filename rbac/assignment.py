@@ -10,12 +10,33 @@ Rules, checked by ``check_role_change`` before anything is written:
 who is trusted like an Admin but is not a user.
 """
 
+import contextvars
+from contextlib import contextmanager
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from rbac.roles import ROLE_GROUP_NAMES, Role
 from rbac.signals import role_changed
+
+
+# Set while a database restore loads users with their groups as they were
+# saved; the one-role rule held when the data was dumped.
+_restoring = contextvars.ContextVar("rbac_restoring", default=False)
+
+
+@contextmanager
+def restoring_role_groups():
+    token = _restoring.set(True)
+    try:
+        yield
+    finally:
+        _restoring.reset(token)
+
+
+def is_restoring() -> bool:
+    return _restoring.get()
 
 
 class RoleChangeError(ValidationError):

@@ -15,7 +15,18 @@ if "DANGO_PROJECT_ROOT" not in os.environ:
 if os.environ.get("DANGO_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["DANGO_TEST_DATABASE_URL"]
 if os.environ.get("DANGO_TEST_REDIS_URL"):
-    os.environ["REDIS_URL"] = os.environ["DANGO_TEST_REDIS_URL"]
+    _redis_url = os.environ["DANGO_TEST_REDIS_URL"]
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if _worker.startswith("gw"):
+        # Each test clears the cache, and Redis clears a whole database, so
+        # every pytest-xdist worker gets its own database number after the
+        # configured one.
+        from urllib.parse import urlsplit, urlunsplit
+
+        _parts = urlsplit(_redis_url)
+        _base = int(_parts.path.strip("/") or 0)
+        _redis_url = urlunsplit(_parts._replace(path=f"/{_base + 1 + int(_worker[2:])}"))
+    os.environ["REDIS_URL"] = _redis_url
 
 # Google and GitHub point at the fake provider that tests/accounts/onboarding
 # serves on this port. allauth reads these URLs when it imports a provider,

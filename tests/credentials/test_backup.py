@@ -45,6 +45,10 @@ def _run_manage(project_root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_backup_restore_gives_working_site(project, tmp_path, audit_log):
     """A restored folder has the same users, roles, secrets and an intact audit chain."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite file restore; test_backup_restore_into_empty_postgres covers PostgreSQL")
     archive = backup.create_backup()
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert CANARY.encode() not in archive.read_bytes()
@@ -119,6 +123,13 @@ def test_restore_refuses_non_empty_folder(project, tmp_path):
         call_command("restore", str(archive), "--target", str(target), stdout=io.StringIO())
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
 
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        # A JSON dump loads into the configured database, which has users here.
+        with pytest.raises(CommandError, match="already has users"):
+            call_command("restore", str(archive), "--target", str(target), "--force", stdout=io.StringIO())
+        return
     call_command("restore", str(archive), "--target", str(target), "--force", stdout=io.StringIO())
     assert (target / ".dango" / "dango.sqlite3").exists()
     assert (target / "keep.txt").read_text() == "mine"
@@ -148,3 +159,41 @@ def test_malformed_secret_key_stops_startup(tmp_path):
     assert result.returncode != 0
     assert "secret key on line 1" in result.stderr
     assert str(state / "secret_key") in result.stderr
+
+
+@pytest.mark.postgres
+def test_backup_restore_into_empty_postgres(project, tmp_path):
+    """A JSON dump restores into a fresh, migrated PostgreSQL database with the same users and roles."""
+    import uuid
+
+    from django.db import connection
+
+    archive = backup.create_backup()
+    key_file = tmp_path / "keys-offsite"
+    key_file.write_bytes(keyring.key_file_path().read_bytes())
+
+    name = f"dango_restore_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    settings_dict = connection.settings_dict
+    url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{name}"
+    target = tmp_path / "restored"
+    env = {**os.environ, "DANGO_PROJECT_ROOT": str(target), "DJANGO_SETTINGS_MODULE": "dango_site.settings",
+           "DATABASE_URL": url}
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, str(REPO_ROOT / "manage.py")]
+    try:
+        # Settings create .dango/secret_key in the target, so restore with --force.
+        for command in (["migrate", "-v0"],
+                        ["restore", str(archive), "--target", str(target), "--key-file", str(key_file), "--force"]):
+            result = subprocess.run(manage + command, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+            assert result.returncode == 0, result.stderr
+        listing = subprocess.run(manage + ["users", "list"], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+        assert listing.returncode == 0, listing.stderr
+        editor_line = next(line for line in listing.stdout.splitlines() if line.startswith("editor@example.com"))
+        assert " editor " in editor_line
+        assert "admin@example.com" in listing.stdout
+        assert (target / ".dlt" / "secrets.toml").read_text() == (project / ".dlt" / "secrets.toml").read_text()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
