@@ -3,7 +3,8 @@
 A request is handled in these steps, and the first failing step sets the response:
 
 1. credentials: an ``Authorization`` header (API key) or the session cookie,
-   never both (400); missing or rejected credentials get 401;
+   never both (400). Missing or rejected credentials get 401, and so does
+   a session whose user has two-factor authentication but has not passed it;
 2. the per-key rate limit (429 with Retry-After);
 3. the method (405 with Allow);
 4. the body of an unsafe request: JSON only (413, 415);
@@ -32,6 +33,8 @@ from accounts.apikeys import app_settings as key_settings
 from accounts.apikeys.authentication import ApiKeyRejected, RejectionReason, authenticate_bearer
 from accounts.apikeys.permissions import role_permissions
 from accounts.ratelimit import RateLimit, hit, too_many_requests
+from accounts.twofactor.devices import is_enrolled
+from accounts.twofactor.policy import is_verified
 from rbac.decorators import has_permission
 from rbac.permissions import get_permission
 from rbac.signals import permission_denied
@@ -169,7 +172,10 @@ class ApiView:
             return Caller(user=authentication.user, key=authentication.key)
 
         user = request.user
-        if not user.is_authenticated:
+        # TwoFactorVerificationMiddleware already ends a session that skipped
+        # the second factor of a user who has one. The check here keeps such a
+        # session anonymous to the API where that middleware is not installed.
+        if not user.is_authenticated or (not is_verified(user) and is_enrolled(user)):
             raise ApiError(401, "not_authenticated",
                            "Send an API key in the header Authorization: Bearer dango_ak_…, or sign in.",
                            headers={"WWW-Authenticate": "Bearer"})

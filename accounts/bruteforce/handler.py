@@ -2,9 +2,11 @@
 
 axes calls ``is_allowed()`` from ``AxesStandaloneBackend``, the first
 authentication backend, so it runs before any other backend hashes a
-password, on every path that calls ``authenticate()`` with a request: the
-allauth sign-in form, allauth re-authentication and the Django admin login.
-There this handler
+password. That happens on every path that calls ``authenticate()`` with a
+request: the allauth sign-in form (where the Django admin login sends its
+users) and allauth re-authentication. The second-factor code step calls it
+through ``accounts.twofactor.lockout`` before it checks a code. There this
+handler
 
 1. counts the attempt against the client IP's sign-in rate limit, across
    all emails, and
@@ -82,8 +84,8 @@ def _reservations(request: HttpRequest) -> Counter:
 def release_reservations(request: HttpRequest) -> None:
     """Release the places this request still has, once its response is ready.
 
-    A check that succeeded without a sign-in (a re-authentication, or an
-    admin login by a user who may not use the admin) ends here.
+    A check that succeeded without a sign-in (a re-authentication, or a
+    right password followed by the second-factor step) ends here.
     """
     reservations = getattr(request, RESERVATIONS_ATTRIBUTE, None)
     if not reservations:

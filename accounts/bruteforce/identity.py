@@ -1,8 +1,9 @@
 """The identifier a sign-in attempt is counted under.
 
 Every path that checks a password names the account differently: allauth
-passes ``email`` to ``authenticate()``, the Django admin form passes
-``username`` and allauth's form field is ``login``. They all become one
+passes ``email`` to ``authenticate()``, Django's own login forms (the
+admin's, which this project replaces by a redirect) pass ``username`` and
+allauth's form field is ``login``. They all become one
 normalised identifier, so ``Alice@Example.com`` and `` alice@example.com``
 share one counter and a case variant cannot dodge the lockout.
 """

@@ -183,8 +183,24 @@ def test_admin_grant_by_admin_key(call, viewer):
     assert User.objects.get(pk=viewer.pk).is_staff
 
 
-def test_role_change_by_session(client, admin_user, viewer):
-    client.force_login(admin_user)
+def test_role_change_by_session(client, admin_user, viewer, verified_login, audit_log):
+    """An Admin whose session passed the second factor changes a role through the API."""
+    verified_login(client, admin_user)
     response = client.put(f"/api/users/{viewer.pk}/role", {"role": "editor"}, content_type="application/json")
     assert response.status_code == 200
+    assert get_role(User.objects.get(pk=viewer.pk)) is Role.EDITOR
+    [record] = audit_log.records("role_changed")
+    assert record["actor"]["id"] == admin_user.pk
+    assert record["target"]["id"] == viewer.pk
+    assert record["details"] == {"old_role": "viewer", "new_role": "editor"}
     set_role(viewer, Role.VIEWER, actor=admin_user)
+
+
+def test_role_change_needs_admin_two_factor(client, admin_user, viewer, audit_log):
+    """An Admin session without two-factor authentication is sent to set it up and changes no role."""
+    client.force_login(admin_user)
+    response = client.put(f"/api/users/{viewer.pk}/role", {"role": "editor"}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "two_factor_required"
+    assert get_role(User.objects.get(pk=viewer.pk)) is Role.VIEWER
+    assert audit_log.records("role_changed") == []

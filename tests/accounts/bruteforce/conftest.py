@@ -7,6 +7,8 @@ from tests.accounts.bruteforce.counting_hasher import LOG_VARIABLE, password_dig
 
 LOGIN_URL = "/accounts/login/"
 ADMIN_LOGIN_URL = "/admin/login/?next=/admin/"
+# Where the admin's login page sends a browser: the site sign-in, back to the admin afterwards.
+SITE_LOGIN_FOR_ADMIN = "/accounts/login/?next=%2Fadmin%2F"
 RESET_URL = "/accounts/password/reset/"
 PASSWORD = "Correct-Horse-42"
 
@@ -47,8 +49,16 @@ def sign_in(client, email: str, password: str, ip: str = "203.0.113.10", **heade
 
 
 def admin_sign_in(client, email: str, password: str, ip: str = "203.0.113.10"):
-    """POST the Django admin login form from client IP ``ip``."""
-    return client.post(ADMIN_LOGIN_URL, {"username": email, "password": password}, REMOTE_ADDR=ip)
+    """Sign in to the Django admin from client IP ``ip`` as a browser does; return the sign-in response.
+
+    The admin's login page checks no password. It redirects to the site
+    sign-in with ``next`` pointing back into the admin, and the credentials
+    are posted there.
+    """
+    redirect = client.get(ADMIN_LOGIN_URL, REMOTE_ADDR=ip)
+    assert redirect.status_code == 302
+    assert redirect["Location"] == SITE_LOGIN_FOR_ADMIN
+    return client.post(redirect["Location"], {"login": email, "password": password}, REMOTE_ADDR=ip)
 
 
 # Headers whose value is fresh for every response whatever the request.

@@ -7,7 +7,13 @@ from axes.models import AccessAttempt
 from django.test import Client
 
 from accounts.bruteforce import gate
-from tests.accounts.bruteforce.conftest import PASSWORD, admin_sign_in, sign_in
+from tests.accounts.bruteforce.conftest import (
+    ADMIN_LOGIN_URL,
+    PASSWORD,
+    SITE_LOGIN_FOR_ADMIN,
+    admin_sign_in,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,14 +86,31 @@ def test_mixed_case_emails_share_one_counter(client, make_user):
 
 
 def test_admin_login_counts_into_same_pair(client, admin_user):
-    """Failures on the allauth form and the Django admin login add up for one pair."""
+    """Failures on the sign-in form and on sign-ins started from the admin login add up for one pair."""
     fail(client, "Admin@Example.com", 3)
     first = admin_sign_in(client, " ADMIN@example.com", "wrong-a", ip=STRANGER_IP)
     second = admin_sign_in(client, "admin@example.com", "wrong-b", ip=STRANGER_IP)
     assert first.status_code == 200
     assert second.status_code == 429
     assert admin_sign_in(client, "admin@example.com", PASSWORD, ip=STRANGER_IP).status_code == 429
+    assert "_auth_user_id" not in client.session
     assert gate.get_failures("admin@example.com", STRANGER_IP) == 5
+
+
+def test_admin_login_page_checks_no_password(client, admin_user, hasher_log):
+    """Credentials posted to the admin's login page are never checked or counted, because it only redirects."""
+    for i in range(6):
+        response = client.post(ADMIN_LOGIN_URL, {"username": "admin@example.com", "password": f"wrong-{i}"},
+                               REMOTE_ADDR=STRANGER_IP)
+        assert response.status_code == 302
+        assert response["Location"] == SITE_LOGIN_FOR_ADMIN
+    response = client.post(ADMIN_LOGIN_URL, {"username": "admin@example.com", "password": PASSWORD},
+                           REMOTE_ADDR=STRANGER_IP)
+    assert response["Location"] == SITE_LOGIN_FOR_ADMIN
+    assert "_auth_user_id" not in client.session
+    assert hasher_log.count() == 0
+    assert gate.get_counter("admin@example.com", STRANGER_IP) is None
+    assert not AccessAttempt.objects.exists()
 
 
 def test_stranger_cannot_lock_owner_elsewhere(make_user):
@@ -183,14 +206,19 @@ def test_reauthentication_releases_its_place(client, make_user):
     assert gate.get_counter("alice@example.com", OWNER_IP) is None
 
 
-def test_refused_admin_login_releases_its_place(client, make_user):
-    """A right password that the admin refuses (not an Admin) never counts toward the lockout."""
+def test_refused_admin_login_releases_its_place(make_user):
+    """A right password of a user whom the admin refuses (not an Admin) never counts toward the lockout."""
     make_user("viewer@example.com")
     for _ in range(6):
+        client = Client()
         response = admin_sign_in(client, "viewer@example.com", PASSWORD, ip=OWNER_IP)
-        assert response.status_code == 200
-        assert b"errornote" in response.content
+        assert response.status_code == 302
+        assert response["Location"] == "/admin/"
+        refused = client.get("/admin/", follow=True, REMOTE_ADDR=OWNER_IP)
+        assert refused.status_code == 403
+        assert b"Your account cannot use the admin." in refused.content
     assert gate.get_counter("viewer@example.com", OWNER_IP) is None
+    assert not AccessAttempt.objects.filter(username="viewer@example.com").exists()
 
 
 def test_other_secret_checks_share_the_pair(rf, make_user, audit_log):
@@ -214,10 +242,15 @@ def test_other_secret_checks_share_the_pair(rf, make_user, audit_log):
 
 @pytest.mark.parametrize("length", [254, 255, 256, 1000])
 def test_overlong_identifiers_fail_cleanly(client, length):
-    """Very long emails and admin usernames get the form error, never a server error."""
+    """Very long emails, typed on the sign-in page or on the way to the admin, get a form error, never a server error."""
     identifier = "a" * (length - len("@example.com")) + "@example.com"
-    assert sign_in(client, identifier, "wrong", ip=STRANGER_IP).status_code == 200
-    assert admin_sign_in(client, identifier, "wrong", ip=STRANGER_IP).status_code == 200
+    for response in (
+        sign_in(client, identifier, "wrong", ip=STRANGER_IP),
+        admin_sign_in(client, identifier, "wrong", ip=STRANGER_IP),
+    ):
+        assert response.status_code == 200
+        assert response.context["form"].errors
+    assert "_auth_user_id" not in client.session
 
 
 def test_unparsable_client_address_still_counts(client, make_user):

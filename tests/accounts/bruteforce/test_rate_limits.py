@@ -52,11 +52,12 @@ def test_sign_in_limit_is_per_ip(sign_in_limit, make_user):
 
 
 def test_sign_in_limit_covers_admin_login(sign_in_limit, admin_user):
-    """Admin login attempts count toward the same per-IP limit."""
+    """Sign-ins started from the admin login count toward the same per-IP limit."""
     client = Client()
     for i in range(3):
         sign_in(client, f"user{i}@example.com", "wrong", ip=IP)
     assert admin_sign_in(client, "admin@example.com", PASSWORD, ip=IP).status_code == 429
+    assert "_auth_user_id" not in client.session
 
 
 def test_limited_attempt_hashes_nothing(sign_in_limit, hasher_log):
