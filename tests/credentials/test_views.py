@@ -6,7 +6,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from credentials.confirmation import SESSION_KEY
 from credentials.google_oauth import store_google_token
@@ -35,6 +34,26 @@ def login(client, make_user, role):
     return user
 
 
+@pytest.fixture
+def admin_login(make_user, verified_login):
+    """Return a function that signs an Admin in past the second factor, without a recent confirmation.
+
+    Admins must have two-factor authentication, so the Admin gets a TOTP
+    device; confirming then takes the password and a current code.
+    """
+
+    def sign_in(client, email="admin@example.com", password=PASSWORD):
+        user = make_user(email, password=password, role="admin")
+        user.device = verified_login(client, user, reauthenticated=False)
+        return user
+
+    return sign_in
+
+
+def current_code(device) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
 def assert_no_canary(response) -> None:
     text = response.content.decode()
     for canary in CANARIES:
@@ -43,6 +62,10 @@ def assert_no_canary(response) -> None:
 
 def confirm(client, password=PASSWORD, **extra):
     return client.post(reverse("credentials:confirm"), {"password": password, "next": INDEX, **extra})
+
+
+def confirm_with_code(client, user, password=PASSWORD):
+    return confirm(client, password=password, otp_token=current_code(user.device))
 
 
 # Listing
@@ -196,9 +219,9 @@ def test_editor_cannot_reveal(client, make_user, planted):
 # Revealing
 
 
-def test_reveal_needs_recent_confirmation(client, make_user, planted, sent_signals):
+def test_reveal_needs_recent_confirmation(client, admin_login, planted, sent_signals):
     """An Admin is first sent to confirm the password; nothing is revealed or announced before."""
-    login(client, make_user, "admin")
+    admin_login(client)
     response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('credentials:confirm')}?next=%2Fcredentials%2F"
@@ -206,10 +229,10 @@ def test_reveal_needs_recent_confirmation(client, make_user, planted, sent_signa
     assert SESSION_KEY not in client.session
 
 
-def test_reveal_after_confirmation(client, make_user, planted, sent_signals):
+def test_reveal_after_confirmation(client, admin_login, planted, sent_signals):
     """After confirming, the value is shown once, uncached, and secret_revealed names path and actor."""
-    user = login(client, make_user, "admin")
-    response = confirm(client)
+    user = admin_login(client)
+    response = confirm_with_code(client, user)
     assert response.status_code == 302
     assert response["Location"] == INDEX
 
@@ -227,60 +250,55 @@ def test_reveal_after_confirmation(client, make_user, planted, sent_signals):
     assert_no_canary(client.get(INDEX))
 
 
-def test_confirmation_expires(client, make_user, planted, settings):
+def test_confirmation_expires(client, admin_login, planted, settings):
     """A confirmation older than CREDENTIALS_CONFIRMATION_MAX_AGE no longer allows revealing."""
     settings.CREDENTIALS_CONFIRMATION_MAX_AGE = 300
-    login(client, make_user, "admin")
+    user = admin_login(client)
     with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
-        confirm(client)
+        assert confirm_with_code(client, user).status_code == 302
         clock.shift(timedelta(seconds=299))
         assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
         clock.shift(timedelta(seconds=2))
         assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 302
 
 
-def test_wrong_password_and_lockout(client, make_user, planted, settings):
+def test_wrong_password_and_lockout(client, admin_login, planted, settings):
     """Wrong passwords are refused; after the failure limit even the right one is, for a while."""
     settings.CREDENTIALS_CONFIRMATION_FAILURE_LIMIT = 3
-    login(client, make_user, "admin")
+    user = admin_login(client)
     for _ in range(3):
-        response = confirm(client, password="wrong-password")
+        response = confirm_with_code(client, user, password="wrong-password")
         assert response.status_code == 400
-        assert "The password is wrong" in response.content.decode()
-    response = confirm(client)
+        assert "The password or two-factor code is wrong" in response.content.decode()
+    response = confirm_with_code(client, user)
     assert response.status_code == 429
     assert "Too many wrong confirmations" in response.content.decode()
     assert SESSION_KEY not in client.session
 
 
-def test_two_factor_users_confirm_with_a_code(client, make_user, planted):
+def test_two_factor_users_confirm_with_a_code(client, admin_login, planted):
     """A user with a confirmed TOTP device needs password and a current code."""
-    user = login(client, make_user, "admin")
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-    def current_code() -> str:
-        return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    user = admin_login(client)
 
     with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
         response = confirm(client)
         assert response.status_code == 400
         assert "This field is required" in response.content.decode()
-        wrong_code = f"{(int(current_code()) + 1) % 10**6:06d}"
+        wrong_code = f"{(int(current_code(user.device)) + 1) % 10**6:06d}"
         response = confirm(client, otp_token=wrong_code)
         assert response.status_code == 400
         assert "password or two-factor code is wrong" in response.content.decode()
 
         # django-otp refuses codes for a moment after a failure.
         clock.shift(timedelta(seconds=40))
-        response = confirm(client, otp_token=current_code())
+        response = confirm_with_code(client, user)
         assert response.status_code == 302
         assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
 
 
-def test_social_only_user_cannot_confirm(client, make_user, planted):
+def test_social_only_user_cannot_confirm(client, admin_login, planted):
     """A user without a usable password is told to set one; no password is accepted."""
-    user = make_user("social@example.com", password=None, role="admin")
-    client.force_login(user)
+    admin_login(client, email="social@example.com", password=None)
     response = client.get(reverse("credentials:confirm"))
     assert response.status_code == 403
     assert "Set a password first" in response.content.decode()
@@ -289,17 +307,20 @@ def test_social_only_user_cannot_confirm(client, make_user, planted):
     assert SESSION_KEY not in client.session
 
 
-def test_confirm_ignores_foreign_next(client, make_user):
+def test_confirm_ignores_foreign_next(client, admin_login):
     """A next URL on another host is dropped in favour of the Credentials page."""
-    login(client, make_user, "admin")
-    response = client.post(reverse("credentials:confirm"), {"password": PASSWORD, "next": "https://evil.example/"})
+    user = admin_login(client)
+    response = client.post(
+        reverse("credentials:confirm"),
+        {"password": PASSWORD, "otp_token": current_code(user.device), "next": "https://evil.example/"},
+    )
     assert response["Location"] == INDEX
 
 
-def test_reveal_of_missing_or_table(client, make_user, planted):
+def test_reveal_of_missing_or_table(client, admin_login, planted):
     """Revealing a missing path or a table returns 400 with the reason."""
-    login(client, make_user, "admin")
-    confirm(client)
+    user = admin_login(client)
+    assert confirm_with_code(client, user).status_code == 302
     response = client.post(reverse("credentials:reveal"), {"path": "sources.nothing.here"})
     assert response.status_code == 400
     assert "No value is stored at sources.nothing.here" in response.content.decode()
