@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -46,6 +47,17 @@ logger = logging.getLogger("credentials")
 FORMAT_VERSION = 1
 ARCHIVE_SUFFIX = ".dango-backup"
 JSON_DUMP_EXCLUDES = ["contenttypes", "auth.permission", "sessions.session", "axes.accesslog"]
+
+
+def dump_excludes() -> list[str]:
+    """Return JSON_DUMP_EXCLUDES plus every unmanaged model.
+
+    dumpdata queries unmanaged models too. The admin entry models of the
+    audit log and the stored secrets are unmanaged and have no table, so
+    dumping them fails, and migrate would not create them on restore.
+    """
+    unmanaged = [model._meta.label for model in apps.get_models() if not model._meta.managed]
+    return [*JSON_DUMP_EXCLUDES, *unmanaged]
 
 
 class BackupError(Exception):
@@ -108,7 +120,7 @@ def _snapshot_database() -> tuple[str, bytes]:
             "dumpdata",
             natural_foreign=True,
             natural_primary=True,
-            exclude=JSON_DUMP_EXCLUDES,
+            exclude=dump_excludes(),
             stdout=output,
             verbosity=0,
         )
@@ -239,6 +251,8 @@ def restore_backup(path: Path, target: Path, keys: list[bytes], force: bool = Fa
     manifest, members = read_archive(path, keys)
     if not _is_empty_folder(target) and not force:
         raise BackupError(f"{target} is not empty. Restore into an empty folder, or add --force to overwrite.")
+    if "database/data.json" in members:
+        _check_database_is_empty()
 
     audit_name = manifest.get("audit_log_name", "audit.jsonl")
     placements = {}
@@ -273,14 +287,17 @@ def restore_backup(path: Path, target: Path, keys: list[bytes], force: bool = Fa
     return RestoreResult(target=target, files=len(placements), database=manifest["database"])
 
 
-def _load_json_dump(data: bytes) -> None:
+def _check_database_is_empty() -> None:
     from django.contrib.auth import get_user_model
 
     if get_user_model().objects.exists():
         raise BackupError(
             "The configured database already has users. Restore a JSON database dump only into an empty, "
-            "migrated database (DATABASE_URL)."
+            "migrated database (DATABASE_URL). Nothing was restored."
         )
+
+
+def _load_json_dump(data: bytes) -> None:
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as handle:
         handle.write(data)
         dump_path = handle.name
