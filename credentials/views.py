@@ -16,32 +16,17 @@ from credentials.actions import delete_secret, get_store, reveal_secret, set_sec
 from credentials.exceptions import CredentialsError
 from credentials.forms import SecretPathForm, SetSecretForm
 from credentials.health import check_health, format_mode
-from credentials.masking import mask_value
-from credentials.oauth_state import TokenState, oauth_source_names
-from credentials.paths import format_path
+from credentials.listing import masked_listing
 from rbac.decorators import has_permission, permission_required
 
 
 def _listing() -> dict:
     """Build the masked listing, or an error message when the file cannot be read."""
-    store = get_store()
     try:
-        groups = store.groups()
-        data = store.load()
+        groups, oauth_sources = masked_listing(get_store())
     except CredentialsError as error:
         return {"load_error": str(error), "groups": [], "oauth_sources": []}
-    listing = [
-        {
-            "name": format_path(group),
-            "rows": [
-                {"key": stored.key, "path": stored.dotted_path, "masked": mask_value(stored.value)}
-                for stored in values
-            ],
-        }
-        for group, values in groups.items()
-    ]
-    oauth_sources = [TokenState.from_data(data, name).summary() for name in oauth_source_names(data)]
-    return {"groups": listing, "oauth_sources": oauth_sources, "load_error": None}
+    return {"groups": groups, "oauth_sources": oauth_sources, "load_error": None}
 
 
 def _render_index(request, *, set_form=None, revealed=None, error=None, status=200):
