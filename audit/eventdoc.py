@@ -16,8 +16,6 @@ NOT_EMITTED_YET = frozenset({
     "oauth_login_rejected", "oauth_account_linked", "oauth_account_unlinked",
     "user_invited", "invite_accepted", "invite_revoked",
     "api_key_created", "api_key_revoked", "api_key_rejected",
-    "secret_set", "secret_deleted", "secret_revealed",
-    "oauth_token_stored", "oauth_token_refreshed", "oauth_token_refresh_failed", "oauth_token_revoked",
     "encryption_key_rotated", "secret_key_rotated", "security_settings_changed",
 })
 

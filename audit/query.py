@@ -67,9 +67,10 @@ def parse_time(value: str, field_name: str, now: datetime | None = None) -> date
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2).lower()
         try:
-            return (now or django_timezone.now()) - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+            moment = (now or django_timezone.now()) - timedelta(seconds=amount * _UNIT_SECONDS[unit])
         except OverflowError:
             raise InvalidFilter(field_name, f"{field_name} {value!r} reaches too far back.") from None
+        return _check_scan_range(moment, field_name, value)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -80,7 +81,23 @@ def parse_time(value: str, field_name: str, now: datetime | None = None) -> date
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidFilter(field_name, f"{field_name} {value!r} is out of range once converted to UTC.") from None
+    return _check_scan_range(moment, field_name, value)
+
+
+def _check_scan_range(moment: datetime, field_name: str, value: str) -> datetime:
+    # A scan widens the window by CLOCK_SKEW_MARGIN on each side, which
+    # overflows within that margin of year 1 or year 9999.
+    try:
+        moment - CLOCK_SKEW_MARGIN, moment + CLOCK_SKEW_MARGIN
+    except OverflowError:
+        raise InvalidFilter(
+            field_name, f"{field_name} {value!r} is out of range; give a time between the years 2 and 9998."
+        ) from None
+    return moment
 
 
 def parse_events(values: Iterable[str] | str) -> frozenset[str]:

@@ -331,6 +331,68 @@ def on_encryption_key_rotated(sender, counts, **kwargs):
             details={"counts": counts})
 
 
+# Credentials: the signals carry the dotted path or the source name, never a value.
+
+def _secret_target(path: str) -> dict:
+    return {"type": "secret", "path": path}
+
+
+def _oauth_source_target(source: str) -> dict:
+    return {"type": "oauth_source", "source": source}
+
+
+def _credential_details(request, **details) -> dict:
+    """Add who acted where the actor alone does not say it: the API key used, or the OS account."""
+    api_key = getattr(request, "api_key", None) if request is not None else None
+    if api_key is not None:
+        details["key_prefix"] = api_key.prefix
+    elif request is None:
+        details["os_user"] = _os_user()
+    return details
+
+
+@audit_receiver(credential_signals.secret_set, dispatch_uid="audit.secret_set")
+def on_secret_set(sender, path, created, actor=None, request=None, **kwargs):
+    _record("secret_set", request=request, actor=actor, target=_secret_target(path),
+            details=_credential_details(request, created=created))
+
+
+@audit_receiver(credential_signals.secret_deleted, dispatch_uid="audit.secret_deleted")
+def on_secret_deleted(sender, path, actor=None, request=None, **kwargs):
+    _record("secret_deleted", request=request, actor=actor, target=_secret_target(path),
+            details=_credential_details(request))
+
+
+@audit_receiver(credential_signals.secret_revealed, dispatch_uid="audit.secret_revealed")
+def on_secret_revealed(sender, path, actor=None, request=None, **kwargs):
+    _record("secret_revealed", request=request, actor=actor, target=_secret_target(path),
+            details=_credential_details(request))
+
+
+@audit_receiver(credential_signals.oauth_token_stored, dispatch_uid="audit.oauth_token_stored")
+def on_oauth_token_stored(sender, source, account="", scopes=(), actor=None, request=None, **kwargs):
+    _record("oauth_token_stored", request=request, actor=actor, target=_oauth_source_target(source),
+            details=_credential_details(request, account=account or None, scopes=list(scopes)))
+
+
+@audit_receiver(credential_signals.oauth_token_refreshed, dispatch_uid="audit.oauth_token_refreshed")
+def on_oauth_token_refreshed(sender, source, expires_at, refresh_token_rotated=False, **kwargs):
+    _record("oauth_token_refreshed", target=_oauth_source_target(source),
+            details={"expires_at": expires_at.isoformat(), "rotated": refresh_token_rotated})
+
+
+@audit_receiver(credential_signals.oauth_token_refresh_failed, dispatch_uid="audit.oauth_token_refresh_failed")
+def on_oauth_token_refresh_failed(sender, source, error, permanent, **kwargs):
+    _record("oauth_token_refresh_failed", target=_oauth_source_target(source),
+            details={"reason": error, "permanent": permanent})
+
+
+@audit_receiver(credential_signals.oauth_token_revoked, dispatch_uid="audit.oauth_token_revoked")
+def on_oauth_token_revoked(sender, source, revoked_at_provider, actor=None, request=None, **kwargs):
+    _record("oauth_token_revoked", request=request, actor=actor, target=_oauth_source_target(source),
+            details=_credential_details(request, revoked_at_provider=revoked_at_provider))
+
+
 @audit_receiver(account_signals.security_settings_changed, dispatch_uid="audit.security_settings_changed")
 def on_security_settings_changed(sender, setting, changed, request=None, **kwargs):
     _record("security_settings_changed", request=request, target={"type": "setting", "name": setting},

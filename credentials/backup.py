@@ -50,6 +50,17 @@ ARCHIVE_SUFFIX = ".dango-backup"
 JSON_DUMP_EXCLUDES = ["contenttypes", "auth.permission", "sessions.session", "axes.accesslog"]
 
 
+def dump_excludes() -> list[str]:
+    """Return JSON_DUMP_EXCLUDES plus every unmanaged model.
+
+    dumpdata queries unmanaged models too. The admin entry models of the
+    audit log and the stored secrets are unmanaged and have no table, so
+    dumping them fails, and migrate would not create them on restore.
+    """
+    unmanaged = [model._meta.label for model in apps.get_models() if not model._meta.managed]
+    return [*JSON_DUMP_EXCLUDES, *unmanaged]
+
+
 class BackupError(Exception):
     """A backup or restore could not be done; the message says why and what to do."""
 
@@ -101,10 +112,6 @@ def _snapshot_database() -> tuple[str, bytes]:
                 destination.close()
             return "database/dango.sqlite3", copy_path.read_bytes()
 
-    # Models without a table of their own (admin anchors, permission holders)
-    # cannot be dumped, so they are left out along with the fixed excludes.
-    unmanaged = [f"{model._meta.app_label}.{model._meta.model_name}" for model in apps.get_models()
-                 if not model._meta.managed]
     output = io.StringIO()
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -114,7 +121,7 @@ def _snapshot_database() -> tuple[str, bytes]:
             "dumpdata",
             natural_foreign=True,
             natural_primary=True,
-            exclude=JSON_DUMP_EXCLUDES + unmanaged,
+            exclude=dump_excludes(),
             stdout=output,
             verbosity=0,
         )
@@ -245,6 +252,8 @@ def restore_backup(path: Path, target: Path, keys: list[bytes], force: bool = Fa
     manifest, members = read_archive(path, keys)
     if not _is_empty_folder(target) and not force:
         raise BackupError(f"{target} is not empty. Restore into an empty folder, or add --force to overwrite.")
+    if "database/data.json" in members:
+        _check_database_is_empty()
 
     audit_name = manifest.get("audit_log_name", "audit.jsonl")
     placements = {}
@@ -279,14 +288,17 @@ def restore_backup(path: Path, target: Path, keys: list[bytes], force: bool = Fa
     return RestoreResult(target=target, files=len(placements), database=manifest["database"])
 
 
-def _load_json_dump(data: bytes) -> None:
+def _check_database_is_empty() -> None:
     from django.contrib.auth import get_user_model
 
     if get_user_model().objects.exists():
         raise BackupError(
             "The configured database already has users. Restore a JSON database dump only into an empty, "
-            "migrated database (DATABASE_URL)."
+            "migrated database (DATABASE_URL). Nothing was restored."
         )
+
+
+def _load_json_dump(data: bytes) -> None:
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as handle:
         handle.write(data)
         dump_path = handle.name

@@ -62,20 +62,5 @@ class AppSettings:
         """Seconds a process waits for another one's refresh of the same source."""
         return float(self._setting("REFRESH_LOCK_TIMEOUT", 120.0))
 
-    @property
-    def CONFIRMATION_MAX_AGE(self) -> int:
-        """Seconds a password (and 2FA) re-confirmation allows revealing secrets."""
-        return int(self._setting("CONFIRMATION_MAX_AGE", 5 * 60))
-
-    @property
-    def CONFIRMATION_FAILURE_LIMIT(self) -> int:
-        """Wrong re-confirmations in a row before the form stops accepting tries for a while."""
-        return int(self._setting("CONFIRMATION_FAILURE_LIMIT", 5))
-
-    @property
-    def CONFIRMATION_LOCKOUT(self) -> int:
-        """Seconds the re-confirmation form stays closed after too many failures."""
-        return int(self._setting("CONFIRMATION_LOCKOUT", 15 * 60))
-
 
 app_settings = AppSettings()

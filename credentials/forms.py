@@ -35,21 +35,3 @@ class SetSecretForm(forms.Form):
         help_text="Stored exactly as entered.",
     )
 
-
-class ConfirmationForm(forms.Form):
-    password = forms.CharField(
-        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
-    )
-    otp_token = forms.CharField(
-        label="Two-factor code",
-        required=False,
-        max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
-
-    def __init__(self, *args, requires_otp: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if requires_otp:
-            self.fields["otp_token"].required = True
-        else:
-            del self.fields["otp_token"]

@@ -9,7 +9,6 @@ urlpatterns = [
     path("set/", views.set_value, name="set"),
     path("reveal/", views.reveal, name="reveal"),
     path("delete/", views.delete, name="delete"),
-    path("confirm/", views.confirm, name="confirm"),
     path("health/", views.health, name="health"),
     path("oauth/<str:source>/disconnect/", views.disconnect, name="disconnect"),
 ]

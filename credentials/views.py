@@ -6,42 +6,27 @@ masked values, apart from the one value a reveal requests.
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from credentials import confirmation, google_oauth
-from credentials.oauth_state import TokenState, oauth_source_names
+from accounts.reauth import reauthentication_required
+from credentials import google_oauth
 from credentials.actions import delete_secret, get_store, reveal_secret, set_secret
 from credentials.exceptions import CredentialsError
-from credentials.forms import ConfirmationForm, SecretPathForm, SetSecretForm
+from credentials.forms import SecretPathForm, SetSecretForm
 from credentials.health import check_health, format_mode
-from credentials.masking import mask_value
-from credentials.paths import format_path
+from credentials.listing import masked_listing
 from rbac.decorators import has_permission, permission_required
 
 
 def _listing() -> dict:
     """Build the masked listing, or an error message when the file cannot be read."""
-    store = get_store()
     try:
-        groups = store.groups()
-        data = store.load()
+        groups, oauth_sources = masked_listing(get_store())
     except CredentialsError as error:
         return {"load_error": str(error), "groups": [], "oauth_sources": []}
-    listing = [
-        {
-            "name": format_path(group),
-            "rows": [
-                {"key": stored.key, "path": stored.dotted_path, "masked": mask_value(stored.value)}
-                for stored in values
-            ],
-        }
-        for group, values in groups.items()
-    ]
-    oauth_sources = [TokenState.from_data(data, name).summary() for name in oauth_source_names(data)]
-    return {"groups": listing, "oauth_sources": oauth_sources, "load_error": None}
+    return {"groups": groups, "oauth_sources": oauth_sources, "load_error": None}
 
 
 def _render_index(request, *, set_form=None, revealed=None, error=None, status=200):
@@ -84,7 +69,7 @@ def set_value(request):
 @never_cache
 @permission_required("source.view_credentials")
 @require_POST
-@confirmation.recent_confirmation_required
+@reauthentication_required
 def reveal(request):
     form = SecretPathForm(request.POST)
     if not form.is_valid():
@@ -116,39 +101,6 @@ def delete(request):
         return _render_index(request, error=str(error), status=400)
     messages.success(request, f"Deleted {path}.")
     return redirect("credentials:index")
-
-
-@never_cache
-@permission_required("source.view_credentials")
-@sensitive_post_parameters("password", "otp_token")
-def confirm(request):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        target = ""
-    requires_otp = confirmation.requires_otp(request.user)
-    form = ConfirmationForm(request.POST or None, requires_otp=requires_otp)
-    if not confirmation.can_confirm(request.user):
-        blocked = "Your account has no password because you sign in with Google or GitHub. Set a password first."
-        return render(request, "credentials/confirm.html", {"blocked": blocked}, status=403)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            confirmed = confirmation.confirm(
-                request, form.cleaned_data["password"], form.cleaned_data.get("otp_token", "")
-            )
-        except confirmation.ConfirmationLocked as error:
-            form.add_error(None, str(error))
-            status = 429
-        else:
-            if confirmed:
-                messages.success(request, "Confirmed. You can reveal secrets for the next few minutes.")
-                return redirect(target or "credentials:index")
-            wrong = "password or two-factor code" if requires_otp else "password"
-            form.add_error(None, f"The {wrong} is wrong. Enter your current {wrong} to continue.")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return render(request, "credentials/confirm.html", {"form": form, "next": target}, status=status)
 
 
 @never_cache

@@ -3,13 +3,12 @@
 from accounts.api.base import ApiView
 from accounts.api.errors import ApiError
 from accounts.api.parsing import check_fields, query_params
+from accounts.api.reauthentication import CREDENTIAL_FIELDS, require_reauthentication
 from accounts.api.serializers import api_key_summary
-from accounts.apikeys.confirmation import CONFIRMATION_RATE, check_password_confirmation, is_recently_confirmed
 from accounts.apikeys.models import ApiKey
 from accounts.apikeys.operations import CONFLICT_CODES, ApiKeyError, create_api_key, revoke_api_key
-from accounts.ratelimit import too_many_requests
 
-CREATE_FIELDS = {"name", "scopes", "expires_in_days", "password"}
+CREATE_FIELDS = {"name", "scopes", "expires_in_days", *CREDENTIAL_FIELDS}
 
 
 def key_error(error: ApiKeyError) -> ApiError:
@@ -31,27 +30,19 @@ class KeyListView(ApiView):
         return {"api_keys": [api_key_summary(key) for key in keys]}
 
     def post(self, request):
-        """Create a key; needs the password in the body unless the session confirmed it recently.
+        """Create a key, in sudo mode: a recent re-authentication of the session, or credentials in the body.
 
-        A key-authenticated request always sends the password, and the new key
-        can carry at most the calling key's permissions.
+        A key-authenticated request always sends the credentials, and the new
+        key can carry at most the calling key's permissions.
         """
         query_params(request, allowed=set())
         data = request.json
         check_fields(data, CREATE_FIELDS, required={"name"})
+        rejection = require_reauthentication(request, data, "Creating an API key")
+        if rejection is not None:
+            return rejection
 
         calling_key = request.api_key
-        # A password that is sent is always checked, even when the session would not need it.
-        if "password" in data or calling_key is not None or not is_recently_confirmed(request):
-            if "password" not in data:
-                raise ApiError(403, "password_required",
-                               "Creating an API key needs your current password in the field \"password\".")
-            result = check_password_confirmation(request, request.user, data["password"])
-            if result.rate_limit is not None:
-                return too_many_requests(request, CONFIRMATION_RATE, result.rate_limit, key_kind="user", json=True)
-            if not result.confirmed:
-                raise ApiError(403, "password_incorrect", result.message)
-
         allowed_scopes, allowed_label = None, "your role"
         if calling_key is not None and calling_key.scopes is not None:
             allowed_scopes = frozenset(calling_key.scopes)

@@ -48,3 +48,33 @@ def api_key_summary(key) -> dict:
         "last_used_ip": key.last_used_ip,
         "revoked_at": timestamp(key.revoked_at),
     }
+
+
+def invite_summary(invite) -> dict:
+    inviter = invite.invited_by
+    return {
+        "id": invite.pk,
+        "email": invite.email,
+        "role": invite.role,
+        "status": str(invite.current_status),
+        "invited_by": {"id": inviter.pk, "email": inviter.email} if inviter else None,
+        "created_at": timestamp(invite.created_at),
+        "sent_at": timestamp(invite.sent_at),
+        "expires_at": timestamp(invite.expires_at),
+        "closed_at": timestamp(invite.closed_at),
+    }
+
+
+def oauth_source_summary(summary) -> dict:
+    """Shape a ``credentials.oauth_state.TokenSummary``, which contains no token or client secret."""
+    return {
+        "source": summary.source,
+        "account": summary.account or None,
+        "scopes": summary.scopes,
+        "status": summary.status,
+        "expires_at": timestamp(summary.expires_at),
+        "last_refresh_at": timestamp(summary.last_refresh_at),
+        "last_error": summary.last_error or None,
+        "last_error_at": timestamp(summary.last_error_at),
+        "missing_keys": summary.missing_keys,
+    }

@@ -7,7 +7,7 @@ pattern, so clients never receive an HTML page.
 from django.urls import path, re_path, register_converter
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api import health, keys, me, users
+from accounts.api import audit_log, credentials, health, invites, keys, me, users
 from accounts.api.errors import not_found_response
 
 
@@ -35,5 +35,10 @@ urlpatterns = [
     path("keys", keys.KeyListView.as_view(), name="api_keys"),
     path("keys/<id:key_id>", keys.KeyDetailView.as_view(), name="api_key"),
     path("health", health.HealthView.as_view(), name="api_health"),
+    path("users/invite", invites.InviteCreateView.as_view(), name="api_user_invite"),
+    path("users/invite/revoke", invites.InviteRevokeView.as_view(), name="api_user_invite_revoke"),
+    path("audit", audit_log.AuditLogView.as_view(), name="api_audit"),
+    path("credentials", credentials.CredentialListView.as_view(), name="api_credentials"),
+    path("credentials/reveal", credentials.CredentialRevealView.as_view(), name="api_credentials_reveal"),
     re_path(r"^", csrf_exempt(not_found_response), name="api_not_found"),
 ]

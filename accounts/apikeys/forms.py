@@ -30,6 +30,3 @@ class ApiKeyCreateForm(forms.Form):
         else:
             field.help_text = "0 makes a key that never expires."
 
-
-class PasswordConfirmForm(forms.Form):
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

@@ -1,41 +1,19 @@
-"""The account page's API key screens: confirm the password, create a key, revoke one."""
+"""The account page's API key screens: create a key (in sudo mode), revoke one."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.apikeys.confirmation import CONFIRMATION_RATE, check_password_confirmation, recent_password_required
-from accounts.apikeys.forms import ApiKeyCreateForm, PasswordConfirmForm
+from accounts.apikeys.forms import ApiKeyCreateForm
 from accounts.apikeys.models import ApiKey
 from accounts.apikeys.operations import ApiKeyError, create_api_key, revoke_api_key
-from accounts.ratelimit import too_many_requests
+from accounts.reauth import reauthentication_required
 
 
-@login_required
 @never_cache
-def confirm_password(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        next_url = reverse("account")
-    form = PasswordConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        result = check_password_confirmation(request, request.user, form.cleaned_data["password"])
-        if result.rate_limit is not None:
-            return too_many_requests(request, CONFIRMATION_RATE, result.rate_limit, key_kind="user")
-        if result.confirmed:
-            return redirect(next_url)
-        form.add_error("password", result.message)
-    return render(request, "accounts/apikeys/confirm_password.html", {"form": form, "next": next_url})
-
-
-@login_required
-@recent_password_required
-@never_cache
+@reauthentication_required
 def create_key(request):
     form = ApiKeyCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():

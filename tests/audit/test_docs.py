@@ -31,12 +31,12 @@ def test_unbuilt_events_are_marked():
     for name in NOT_EMITTED_YET:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
         assert row.endswith("| not emitted yet |")
-    assert len(NOT_EMITTED_YET) == 28
+    assert len(NOT_EMITTED_YET) == 21
 
 
 def test_every_emitted_event_has_a_path_test():
     """Each event the doc calls emitted is checked in the real-path event tests."""
-    event_tests = (Path(__file__).parent / "test_events.py").read_text()
+    event_tests = "".join(path.read_text() for path in sorted(Path(__file__).parent.glob("test_*events.py")))
 
     untested = [name for name in EVENT_TYPES if name not in NOT_EMITTED_YET and f'"{name}"' not in event_tests]
     assert untested == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from credentials import backup, keyring
 
@@ -35,6 +36,13 @@ def project(tmp_path, settings, audit_log, make_user):
     return root
 
 
+def skip_unless_sqlite() -> None:
+    # These restores place a copy of the SQLite file; a JSON dump of another
+    # database restores only into an empty database (see the tests below).
+    if connection.vendor != "sqlite":
+        pytest.skip("checks the restore of a SQLite database file")
+
+
 def _run_manage(project_root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DANGO_PROJECT_ROOT": str(project_root), "DJANGO_SETTINGS_MODULE": "dango_site.settings"}
     env.pop("DATABASE_URL", None)
@@ -45,10 +53,7 @@ def _run_manage(project_root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_backup_restore_gives_working_site(project, tmp_path, audit_log):
     """A restored folder has the same users, roles, secrets and an intact audit chain."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite file restore; test_backup_restore_into_empty_postgres covers PostgreSQL")
+    skip_unless_sqlite()
     archive = backup.create_backup()
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert CANARY.encode() not in archive.read_bytes()
@@ -115,6 +120,7 @@ def test_wrong_key_restores_nothing(project, tmp_path):
 
 
 def test_restore_refuses_non_empty_folder(project, tmp_path):
+    skip_unless_sqlite()
     archive = backup.create_backup()
     target = tmp_path / "busy"
     target.mkdir()
@@ -197,3 +203,27 @@ def test_backup_restore_into_empty_postgres(project, tmp_path):
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_json_dump_leaves_out_tableless_models(project):
+    """On PostgreSQL the archive contains a JSON dump with the users and without the table-less admin entries."""
+    archive = backup.create_backup()
+    manifest, members = backup.read_archive(archive, keyring.load_keys(create=False))
+    assert manifest["database"] == "json"
+    rows = json.loads(members["database/data.json"])
+    models = {row["model"] for row in rows}
+    emails = {row["fields"].get("email") for row in rows if row["model"] == "accounts.user"}
+    assert emails == {"admin@example.com", "editor@example.com"}
+    assert "audit.auditrecord" not in models
+    assert "credentials.storedsecret" not in models
+    assert CANARY.encode() not in members["database/data.json"]
+
+
+@pytest.mark.postgres
+def test_json_restore_into_used_database_changes_nothing(project, tmp_path):
+    """A JSON dump is not restored into a database that has users, and no file is written."""
+    archive = backup.create_backup()
+    target = tmp_path / "restored"
+    with pytest.raises(CommandError, match="already has users"):
+        call_command("restore", str(archive), "--target", str(target), stdout=io.StringIO())
+    assert not target.exists()

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from credentials.confirmation import SESSION_KEY
+from accounts.reauth import REAUTHENTICATED_AT_KEY
 from credentials.google_oauth import store_google_token
 
 from .fake_google import FakeGoogle
@@ -35,6 +35,26 @@ def login(client, make_user, role):
     return user
 
 
+@pytest.fixture
+def admin_login(make_user, verified_login):
+    """Return a function that signs an Admin in past the second factor, without a recent re-authentication.
+
+    Admins must have two-factor authentication, so the Admin gets a TOTP
+    device; re-authenticating then takes the password and a current code.
+    """
+
+    def sign_in(client, email="admin@example.com", password=PASSWORD):
+        user = make_user(email, password=password, role="admin")
+        user.device = verified_login(client, user, reauthenticated=False)
+        return user
+
+    return sign_in
+
+
+def current_code(device) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
 def assert_no_canary(response) -> None:
     text = response.content.decode()
     for canary in CANARIES:
@@ -42,7 +62,17 @@ def assert_no_canary(response) -> None:
 
 
 def confirm(client, password=PASSWORD, **extra):
-    return client.post(reverse("credentials:confirm"), {"password": password, "next": INDEX, **extra})
+    """Post the re-authentication page, returning to the Credentials page."""
+    return client.post(reverse("reauthenticate"), {"password": password, "next": INDEX, **extra})
+
+
+def confirm_with_code(client, user, password=PASSWORD):
+    return confirm(client, password=password, code=current_code(user.device))
+
+
+def reveal(client, path="sources.stripe.api_key"):
+    # Browsers send the Referer on same-origin posts (SECURE_REFERRER_POLICY is same-origin).
+    return client.post(reverse("credentials:reveal"), {"path": path}, headers={"referer": f"http://testserver{INDEX}"})
 
 
 # Listing
@@ -196,24 +226,25 @@ def test_editor_cannot_reveal(client, make_user, planted):
 # Revealing
 
 
-def test_reveal_needs_recent_confirmation(client, make_user, planted, sent_signals):
-    """An Admin is first sent to confirm the password; nothing is revealed or announced before."""
-    login(client, make_user, "admin")
-    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
+def test_reveal_needs_reauthentication(client, admin_login, planted, sent_signals):
+    """An Admin is first sent to re-authenticate; nothing is revealed or announced before."""
+    admin_login(client)
+    response = reveal(client)
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('credentials:confirm')}?next=%2Fcredentials%2F"
+    assert response["Location"] == f"{reverse('reauthenticate')}?next=http%3A%2F%2Ftestserver%2Fcredentials%2F"
     assert sent_signals == []
-    assert SESSION_KEY not in client.session
+    assert REAUTHENTICATED_AT_KEY not in client.session
+    assert_no_canary(response)
 
 
-def test_reveal_after_confirmation(client, make_user, planted, sent_signals):
-    """After confirming, the value is shown once, uncached, and secret_revealed names path and actor."""
-    user = login(client, make_user, "admin")
-    response = confirm(client)
+def test_reveal_after_reauthentication(client, admin_login, planted, sent_signals):
+    """After re-authenticating, the value is shown once, uncached, and secret_revealed names path and actor."""
+    user = admin_login(client)
+    response = confirm_with_code(client, user)
     assert response.status_code == 302
     assert response["Location"] == INDEX
 
-    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"})
+    response = reveal(client)
     assert response.status_code == 200
     assert CANARY_KEY in response.content.decode()
     assert CANARY_PASSWORD not in response.content.decode()
@@ -227,85 +258,114 @@ def test_reveal_after_confirmation(client, make_user, planted, sent_signals):
     assert_no_canary(client.get(INDEX))
 
 
-def test_confirmation_expires(client, make_user, planted, settings):
-    """A confirmation older than CREDENTIALS_CONFIRMATION_MAX_AGE no longer allows revealing."""
-    settings.CREDENTIALS_CONFIRMATION_MAX_AGE = 300
-    login(client, make_user, "admin")
+def test_reauthentication_expires(client, admin_login, planted, settings):
+    """A re-authentication older than DANGO_REAUTH_TIMEOUT no longer allows revealing."""
+    settings.DANGO_REAUTH_TIMEOUT = 300
+    user = admin_login(client)
     with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
-        confirm(client)
+        assert confirm_with_code(client, user).status_code == 302
         clock.shift(timedelta(seconds=299))
-        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
+        assert reveal(client).status_code == 200
         clock.shift(timedelta(seconds=2))
-        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 302
+        response = reveal(client)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("reauthenticate"))
+        assert_no_canary(response)
 
 
-def test_wrong_password_and_lockout(client, make_user, planted, settings):
-    """Wrong passwords are refused; after the failure limit even the right one is, for a while."""
-    settings.CREDENTIALS_CONFIRMATION_FAILURE_LIMIT = 3
-    login(client, make_user, "admin")
-    for _ in range(3):
-        response = confirm(client, password="wrong-password")
-        assert response.status_code == 400
-        assert "The password is wrong" in response.content.decode()
-    response = confirm(client)
+def test_wrong_password_and_lockout(client, admin_login, planted, settings):
+    """Wrong passwords count toward the sign-in lockout; once locked, even the right one is rejected."""
+    settings.AXES_FAILURE_LIMIT = 3
+    user = admin_login(client)
+    with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False):
+        for _ in range(2):
+            response = confirm_with_code(client, user, password="wrong-password")
+            assert response.status_code == 200
+            assert "The password is not correct" in response.content.decode()
+        locking = confirm_with_code(client, user, password="wrong-password")
+        assert AccessAttempt.objects.get(username=user.email).failures_since_start == 3
+        response = confirm_with_code(client, user)
+    assert locking.status_code == 429
     assert response.status_code == 429
-    assert "Too many wrong confirmations" in response.content.decode()
-    assert SESSION_KEY not in client.session
+    assert "paused after too many failed attempts" in response.content.decode()
+    assert REAUTHENTICATED_AT_KEY not in client.session
+    assert reveal(client).status_code == 302
 
 
-def test_two_factor_users_confirm_with_a_code(client, make_user, planted):
+def test_two_factor_users_confirm_with_a_code(client, admin_login, planted):
     """A user with a confirmed TOTP device needs password and a current code."""
-    user = login(client, make_user, "admin")
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-    def current_code() -> str:
-        return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    user = admin_login(client)
 
     with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False) as clock:
         response = confirm(client)
-        assert response.status_code == 400
+        assert response.status_code == 200
         assert "This field is required" in response.content.decode()
-        wrong_code = f"{(int(current_code()) + 1) % 10**6:06d}"
-        response = confirm(client, otp_token=wrong_code)
-        assert response.status_code == 400
-        assert "password or two-factor code is wrong" in response.content.decode()
+        wrong_code = f"{(int(current_code(user.device)) + 1) % 10**6:06d}"
+        response = confirm(client, code=wrong_code)
+        assert response.status_code == 200
+        assert "That code is not valid" in response.content.decode()
+        assert reveal(client).status_code == 302
 
-        # django-otp refuses codes for a moment after a failure.
+        # django-otp rejects codes for a moment after a failure.
         clock.shift(timedelta(seconds=40))
-        response = confirm(client, otp_token=current_code())
+        response = confirm_with_code(client, user)
         assert response.status_code == 302
-        assert client.post(reverse("credentials:reveal"), {"path": "sources.stripe.api_key"}).status_code == 200
+        assert reveal(client).status_code == 200
 
 
-def test_social_only_user_cannot_confirm(client, make_user, planted):
-    """A user without a usable password is told to set one; no password is accepted."""
+def test_social_only_user_confirms_with_code(client, admin_login, planted):
+    """A user without a usable password and with 2FA re-authenticates with the code alone."""
+    user = admin_login(client, email="social@example.com", password=None)
+    page = client.get(reverse("reauthenticate"), {"next": INDEX})
+    assert page.status_code == 200
+    assert 'name="password"' not in page.content.decode()
+    assert 'name="code"' in page.content.decode()
+    with time_machine.travel("2025-05-01 10:00:00+00:00", tick=False):
+        response = client.post(reverse("reauthenticate"), {"code": current_code(user.device), "next": INDEX})
+        assert response["Location"] == INDEX
+        assert reveal(client).status_code == 200
+
+
+def test_social_only_user_without_2fa_cannot_confirm(client, make_user, planted, settings):
+    """A user with neither a password nor 2FA is told to set a password; nothing is revealed."""
+    settings.DANGO_2FA_REQUIRED_FOR_ADMINS = False
     user = make_user("social@example.com", password=None, role="admin")
     client.force_login(user)
-    response = client.get(reverse("credentials:confirm"))
-    assert response.status_code == 403
+    response = client.post(reverse("reauthenticate"), {"password": "", "next": INDEX})
+    assert response.status_code == 200
     assert "Set a password first" in response.content.decode()
-    response = confirm(client, password="")
-    assert response.status_code == 403
-    assert SESSION_KEY not in client.session
+    assert REAUTHENTICATED_AT_KEY not in client.session
+    response = reveal(client)
+    assert response.status_code == 302
+    assert_no_canary(response)
 
 
-def test_confirm_ignores_foreign_next(client, make_user):
-    """A next URL on another host is dropped in favour of the Credentials page."""
-    login(client, make_user, "admin")
-    response = client.post(reverse("credentials:confirm"), {"password": PASSWORD, "next": "https://evil.example/"})
-    assert response["Location"] == INDEX
+def test_confirm_ignores_foreign_next(client, admin_login):
+    """A next URL on another host is dropped in favour of the account page."""
+    user = admin_login(client)
+    response = client.post(
+        reverse("reauthenticate"),
+        {"password": PASSWORD, "code": current_code(user.device), "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("account")
 
 
-def test_reveal_of_missing_or_table(client, make_user, planted):
+def test_reveal_of_missing_or_table(client, admin_login, planted):
     """Revealing a missing path or a table returns 400 with the reason."""
-    login(client, make_user, "admin")
-    confirm(client)
-    response = client.post(reverse("credentials:reveal"), {"path": "sources.nothing.here"})
+    user = admin_login(client)
+    assert confirm_with_code(client, user).status_code == 302
+    response = reveal(client, "sources.nothing.here")
     assert response.status_code == 400
     assert "No value is stored at sources.nothing.here" in response.content.decode()
-    response = client.post(reverse("credentials:reveal"), {"path": "sources.stripe"})
+    response = reveal(client, "sources.stripe")
     assert response.status_code == 400
     assert_no_canary(response)
+
+
+def test_old_confirmation_page_is_gone(client, admin_login):
+    """The Credentials app has no confirmation page of its own any more."""
+    admin_login(client)
+    assert client.get("/credentials/confirm/").status_code == 404
 
 
 # Health, OAuth and the admin

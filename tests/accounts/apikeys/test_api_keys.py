@@ -3,14 +3,18 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.apikeys.confirmation import CONFIRMED_AT_KEY
 from accounts.apikeys.keys import hash_key
 from accounts.apikeys.models import ApiKey
+from accounts.reauth import REAUTHENTICATED_AT_KEY
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Correct-Horse-42"
+# Five seconds into a 30-second TOTP step, so codes computed here stay valid within the test.
+EPOCH = 1_900_000_005
 
 
 def post_key(client, body, raw=None):
@@ -65,7 +69,9 @@ def test_create_with_wrong_password(key_client, viewer, make_key):
     assert viewer.api_keys.count() == 1
 
 
-def test_password_attempts_rate_limited(key_client, viewer, make_key, audit_log):
+def test_password_attempts_rate_limited(key_client, viewer, make_key, audit_log, settings):
+    # A lockout limit above the rate limit, so that the rate limit is what stops the attempts.
+    settings.AXES_FAILURE_LIMIT = 20
     caller = make_key(viewer)
     start = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5)
     with time_machine.travel(start, tick=False):
@@ -75,27 +81,89 @@ def test_password_attempts_rate_limited(key_client, viewer, make_key, audit_log)
     assert statuses == [403] * 10
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
-    assert audit_log.records("rate_limit_hit")[0]["details"]["limit"] == "password_confirmation"
+    assert audit_log.records("rate_limit_hit")[0]["details"]["limit"] == "reauthenticate"
+    assert viewer.api_keys.count() == 1
+
+
+def test_wrong_passwords_lock_out(key_client, viewer, make_key, audit_log):
+    caller = make_key(viewer)
+    statuses = [post_key(key_client, {"name": "x", "password": "wrong"}, caller.raw).status_code for _ in range(5)]
+    refused = post_key(key_client, {"name": "x", "password": PASSWORD}, caller.raw)
+    assert statuses == [403] * 4 + [429]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "locked_out"
+    assert len(audit_log.records("login_failure")) >= 5
+    assert audit_log.records("account_locked")
     assert viewer.api_keys.count() == 1
 
 
 def test_session_with_recent_confirmation_needs_no_password(client, viewer):
     client.force_login(viewer)
     session = client.session
-    session[CONFIRMED_AT_KEY] = int(timezone.now().timestamp())
+    session[REAUTHENTICATED_AT_KEY] = int(timezone.now().timestamp())
     session.save()
     response = post_key(client, {"name": "from browser"})
     assert response.status_code == 201
 
 
-def test_session_with_old_confirmation_needs_password(client, viewer):
+def test_session_with_old_confirmation_needs_reauthentication(client, viewer):
     client.force_login(viewer)
     session = client.session
-    session[CONFIRMED_AT_KEY] = int(timezone.now().timestamp()) - 301
+    session[REAUTHENTICATED_AT_KEY] = int(timezone.now().timestamp()) - 601
     session.save()
     response = post_key(client, {"name": "from browser"})
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "password_required"
+    assert response.json()["error"]["code"] == "reauthentication_required"
+    assert response.json()["error"]["reauthenticate_url"].startswith("/account/reauthenticate/")
+    assert not viewer.api_keys.exists()
+
+
+def test_session_password_in_body_starts_window(client, viewer):
+    client.force_login(viewer)
+    response = post_key(client, {"name": "from browser", "password": PASSWORD})
+    assert response.status_code == 201
+    assert REAUTHENTICATED_AT_KEY in client.session
+    assert post_key(client, {"name": "second"}).status_code == 201
+
+
+def test_two_factor_key_owner_sends_code(key_client, make_user, make_key, audit_log):
+    owner = make_user("two-factor@example.com", password=PASSWORD, role="viewer")
+    device = TOTPDevice.objects.create(user=owner, name="phone", confirmed=True)
+    with time_machine.travel(EPOCH, tick=False):
+        caller = make_key(owner)
+        missing = post_key(key_client, {"name": "x", "password": PASSWORD}, caller.raw)
+        malformed = post_key(key_client, {"name": "x", "password": PASSWORD, "code": "12"}, caller.raw)
+        code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+        wrong_code = f"{(int(code) + 1) % 10**6:06d}"
+        wrong = post_key(key_client, {"name": "x", "password": PASSWORD, "code": wrong_code}, caller.raw)
+    with time_machine.travel(EPOCH + 60, tick=False):
+        code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+        created = post_key(key_client, {"name": "x", "password": PASSWORD, "code": code}, caller.raw)
+        replayed = post_key(key_client, {"name": "y", "password": PASSWORD, "code": code}, caller.raw)
+    assert missing.status_code == 403
+    assert missing.json()["error"]["code"] == "code_required"
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "invalid_code"
+    assert wrong.status_code == 403
+    assert wrong.json()["error"]["code"] == "code_incorrect"
+    assert audit_log.records("two_fa_failure")[0]["details"] == {"reason": "wrong_code"}
+    assert created.status_code == 201
+    assert replayed.status_code == 403
+    assert replayed.json()["error"]["code"] == "code_incorrect"
+    assert owner.api_keys.count() == 2
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"password": 5}, "invalid_password"),
+    ({"password": ["x"]}, "invalid_password"),
+    ({"password": PASSWORD, "code": 123456}, "invalid_code"),
+])
+def test_credentials_must_be_strings(key_client, viewer, make_key, body, code):
+    caller = make_key(viewer)
+    response = post_key(key_client, {"name": "x", **body}, caller.raw)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert viewer.api_keys.count() == 1
 
 
 def test_scoped_key_cannot_create_wider_key(key_client, admin_user, make_key):
@@ -223,7 +291,7 @@ def test_key_detail(key_client, viewer, make_key):
 def test_sent_password_checked_even_when_confirmed(client, viewer):
     client.force_login(viewer)
     session = client.session
-    session[CONFIRMED_AT_KEY] = int(timezone.now().timestamp())
+    session[REAUTHENTICATED_AT_KEY] = int(timezone.now().timestamp())
     session.save()
     response = post_key(client, {"name": "from browser", "password": "wrong"})
     assert response.status_code == 403

@@ -13,6 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.apikeys.operations import revoke_api_key
+from credentials.store import SecretsStore
 from rbac.permissions import PERMISSIONS
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,11 @@ ENDPOINTS = [
     "/api/keys",
     "/api/keys/{key}",
     "/api/health",
+    "/api/audit",
+    "/api/credentials",
+    "/api/credentials/reveal",
+    "/api/users/invite",
+    "/api/users/invite/revoke",
 ]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -40,12 +46,15 @@ json_values = st.recursive(
 )
 field_values = st.one_of(
     json_values,
-    st.sampled_from(["admin", "editor", "viewer", "ADMIN ", PASSWORD, "health.view", "", " "]),
+    st.sampled_from(["admin", "editor", "viewer", "ADMIN ", PASSWORD, "health.view", "", " ", "123456",
+                     "sources.stripe.api_key", "sources.stripe", "dango.oauth.x.access_token", "sources..x",
+                     "new@example.com", "viewer@example.com"]),
     st.lists(st.sampled_from([*PERMISSIONS, "x.y", ""]), max_size=5),
     st.integers(min_value=-3, max_value=400),
 )
 known_fields = st.dictionaries(
-    st.sampled_from(["name", "scopes", "expires_in_days", "password", "role", "force"]), field_values, max_size=5
+    st.sampled_from(["name", "scopes", "expires_in_days", "password", "code", "role", "force", "path", "email"]),
+    field_values, max_size=5,
 )
 bodies = st.one_of(
     st.just(b""),
@@ -61,26 +70,32 @@ content_types = st.one_of(
     header_text,
 )
 queries = st.dictionaries(
-    st.one_of(st.sampled_from(["role", "is_active", "limit", "offset"]), header_text),
-    st.one_of(st.sampled_from(["admin", "true", "false", "0", "-1", "5", "999999999999999999999"]), header_text),
+    st.one_of(st.sampled_from(["role", "is_active", "limit", "offset", "since", "until", "event", "user", "ip"]),
+              header_text),
+    st.one_of(st.sampled_from(["admin", "true", "false", "0", "-1", "5", "999999999999999999999", "24h",
+                               "0001-01-01", "9999-12-31T23:59:59", "2026-01-31T14:00:00+14:00", "login_failure",
+                               "192.0.2.0/24", "::1", "admin@example.com", "99999999999999999999w"]), header_text),
     max_size=3,
 )
 
 
 @pytest.fixture
-def fixtures(admin_user, viewer, make_key, client, audit_log, verified_login):
-    """Keys and a session to mix into the random requests."""
+def fixtures(admin_user, viewer, make_key, client, audit_log, tmp_path, settings, verified_login):
+    """Keys, a session and planted secrets to mix into the random requests."""
+    settings.CREDENTIALS_PROJECT_ROOT = tmp_path
+    SecretsStore(tmp_path).set("sources.stripe.api_key", "canary-fuzz-stripe-key")
     admin_key = make_key(admin_user, name="admin")
+    reveal_key = make_key(admin_user, name="reveal", scopes=["source.view_credentials", "audit.view", "users.manage"])
     viewer_key = make_key(viewer, name="viewer", scopes=["health.view"])
     revoked = make_key(viewer, name="revoked")
     revoke_api_key(revoked.key, by=viewer)
     # A session that meets the Admins' two-factor policy, so random requests reach the handlers.
     verified_login(client, admin_user)
     return {
-        "keys": [admin_key.raw, viewer_key.raw, revoked.raw],
+        "keys": [admin_key.raw, reveal_key.raw, viewer_key.raw, revoked.raw],
         "session": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
         "user_ids": [admin_user.pk, viewer.pk],
-        "key_ids": [admin_key.key.pk, viewer_key.key.pk, revoked.key.pk],
+        "key_ids": [admin_key.key.pk, reveal_key.key.pk, viewer_key.key.pk, revoked.key.pk],
     }
 
 
@@ -144,6 +159,8 @@ def test_no_server_error(fixtures, endpoint):
             transaction.set_rollback(True)
         assert response.status_code < 500 or (endpoint == "/api/health" and response.status_code == 503)
         assert response["Content-Type"] == "application/json"
+        if not (endpoint == "/api/credentials/reveal" and response.status_code == 200):
+            assert b"canary-fuzz-stripe-key" not in response.content
         if response.status_code >= 400 and spec["method"] != "HEAD":
             error = json.loads(response.content)["error"]
             assert isinstance(error["code"], str)

@@ -5,11 +5,12 @@ from datetime import timezone as dt_timezone
 import pytest
 import time_machine
 from django.utils import timezone
+from django_otp.oath import totp
 
-from accounts.apikeys.confirmation import CONFIRMED_AT_KEY
 from accounts.apikeys.keys import hash_key
 from accounts.apikeys.models import ApiKey
 from accounts.apikeys.operations import revoke_api_key
+from accounts.reauth import REAUTHENTICATED_AT_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ KEY_IN_PAGE = re.compile(r"dango_ak_[A-Za-z0-9_-]{43}")
 
 def confirm(client):
     session = client.session
-    session[CONFIRMED_AT_KEY] = int(timezone.now().timestamp())
+    session[REAUTHENTICATED_AT_KEY] = int(timezone.now().timestamp())
     session.save()
 
 
@@ -57,15 +58,16 @@ def test_create_asks_for_password_first(client, viewer):
     client.force_login(viewer)
     response = client.get("/account/api-keys/new/")
     assert response.status_code == 302
-    assert response["Location"] == "/account/api-keys/confirm-password/?next=%2Faccount%2Fapi-keys%2Fnew%2F"
+    assert response["Location"] == "/account/reauthenticate/?next=%2Faccount%2Fapi-keys%2Fnew%2F"
     response = client.post("/account/api-keys/new/", {"name": "x", "expires_in_days": 30})
     assert response.status_code == 302
+    assert response["Location"].startswith("/account/reauthenticate/")
     assert not viewer.api_keys.exists()
 
 
 def test_wrong_password_does_not_confirm(client, viewer):
     client.force_login(viewer)
-    response = client.post("/account/api-keys/confirm-password/", {"password": "wrong", "next": "/account/api-keys/new/"})
+    response = client.post("/account/reauthenticate/", {"password": "wrong", "next": "/account/api-keys/new/"})
     assert response.status_code == 200
     assert "The password is not correct." in response.content.decode()
     assert client.get("/account/api-keys/new/").status_code == 302
@@ -77,27 +79,42 @@ def test_password_confirmation_rate_limited(client, viewer, audit_log):
     start = datetime.fromtimestamp((int(timezone.now().timestamp()) // 300 + 1) * 300, tz=dt_timezone.utc)
     with time_machine.travel(start, tick=False):
         for _ in range(10):
-            client.post("/account/api-keys/confirm-password/", {"password": "wrong"})
-        response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD})
+            client.post("/account/reauthenticate/", {"password": ""})
+        response = client.post("/account/reauthenticate/", {"password": PASSWORD})
     assert response.status_code == 429
     assert response["Retry-After"] == "300"
     assert len(audit_log.records("rate_limit_hit")) == 1
+    assert audit_log.records("rate_limit_hit")[0]["details"]["limit"] == "reauthenticate"
 
 
-def test_confirmation_expires(client, viewer):
+def test_confirmation_expires(client, viewer, settings):
+    settings.DANGO_REAUTH_TIMEOUT = 300
     client.force_login(viewer)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        client.post("/account/api-keys/confirm-password/", {"password": PASSWORD})
+        client.post("/account/reauthenticate/", {"password": PASSWORD})
     with time_machine.travel(start + timedelta(seconds=299), tick=False):
         assert client.get("/account/api-keys/new/").status_code == 200
     with time_machine.travel(start + timedelta(seconds=301), tick=False):
         assert client.get("/account/api-keys/new/").status_code == 302
 
 
+def test_two_factor_user_confirms_with_code(client, make_user, verified_login):
+    user = make_user("two-factor@example.com", password=PASSWORD, role="viewer")
+    device = verified_login(client, user, reauthenticated=False)
+    response = client.post("/account/reauthenticate/", {"password": PASSWORD, "next": "/account/api-keys/new/"})
+    assert "This field is required" in response.content.decode()
+    assert client.get("/account/api-keys/new/").status_code == 302
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    response = client.post("/account/reauthenticate/",
+                           {"password": PASSWORD, "code": code, "next": "/account/api-keys/new/"})
+    assert response["Location"] == "/account/api-keys/new/"
+    assert client.get("/account/api-keys/new/").status_code == 200
+
+
 def test_confirmation_redirects_to_next(client, viewer):
     client.force_login(viewer)
-    response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD, "next": "/account/api-keys/new/"})
+    response = client.post("/account/reauthenticate/", {"password": PASSWORD, "next": "/account/api-keys/new/"})
     assert response.status_code == 302
     assert response["Location"] == "/account/api-keys/new/"
 
@@ -105,8 +122,13 @@ def test_confirmation_redirects_to_next(client, viewer):
 @pytest.mark.parametrize("next_url", ["https://attacker.example/", "//attacker.example/", "javascript:alert(1)"])
 def test_confirmation_ignores_foreign_next(client, viewer, next_url):
     client.force_login(viewer)
-    response = client.post("/account/api-keys/confirm-password/", {"password": PASSWORD, "next": next_url})
+    response = client.post("/account/reauthenticate/", {"password": PASSWORD, "next": next_url})
     assert response["Location"] == "/account/"
+
+
+def test_old_confirmation_page_is_gone(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/account/api-keys/confirm-password/").status_code == 404
 
 
 def test_create_shows_key_once(client, key_client, viewer, audit_log):
