@@ -205,6 +205,7 @@ def test_backup_restore_into_empty_postgres(project, tmp_path):
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.postgres
 def test_json_dump_leaves_out_tableless_models(project):
     """On PostgreSQL the archive contains a JSON dump with the users and without the table-less admin entries."""
     archive = backup.create_backup()
