@@ -19,6 +19,7 @@ from accounts import signals as account_signals
 from audit import signals as audit_signals
 from audit.recorder import count_write_failure, describe_path, record_event
 from credentials import signals as credential_signals
+from hardening import signals as hardening_signals
 from rbac import signals as rbac_signals
 
 logger = logging.getLogger("audit")
@@ -397,3 +398,11 @@ def on_oauth_token_revoked(sender, source, revoked_at_provider, actor=None, requ
 def on_security_settings_changed(sender, setting, changed, request=None, **kwargs):
     _record("security_settings_changed", request=request, target={"type": "setting", "name": setting},
             details={"changed": list(changed)})
+
+
+@audit_receiver(hardening_signals.ip_blocked, dispatch_uid="audit.ip_blocked")
+def on_ip_blocked(sender, request, ip, path, **kwargs):
+    # The allowlist sends this at most once per address per interval, so a
+    # scan cannot flood the log.
+    _record("ip_blocked", request=request, actor=None, target={"type": "path", "path": describe_path(request)},
+            ip=ip)

@@ -31,12 +31,19 @@ def test_unbuilt_events_are_marked():
     for name in NOT_EMITTED_YET:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
         assert row.endswith("| not emitted yet |")
-    assert len(NOT_EMITTED_YET) == 21
+    assert len(NOT_EMITTED_YET) == 0
 
 
 def test_every_emitted_event_has_a_path_test():
-    """Each event the doc calls emitted is checked in the real-path event tests."""
-    event_tests = "".join(path.read_text() for path in sorted(Path(__file__).parent.glob("test_*events.py")))
+    """Each event the doc calls emitted is checked by a test that reads the audit log.
+
+    The event tests of each feature live with that feature's tests; a test
+    counts when it uses the ``audit_log`` fixture and names the event.
+    """
+    tests_root = Path(__file__).resolve().parents[1]
+    event_tests = "".join(
+        text for text in (path.read_text() for path in sorted(tests_root.rglob("test_*.py"))) if "audit_log" in text
+    )
 
     untested = [name for name in EVENT_TYPES if name not in NOT_EMITTED_YET and f'"{name}"' not in event_tests]
     assert untested == []

@@ -150,3 +150,15 @@ def test_ip_blocked_limit_is_shared_through_redis(client, blocked_events):
     client.get("/first", REMOTE_ADDR=OUTSIDE)
     Client().get("/second", REMOTE_ADDR=OUTSIDE)
     assert [event["path"] for event in blocked_events] == ["/first"]
+
+
+def test_ip_blocked_reaches_audit_log(client, settings, audit_log):
+    """A blocked request is recorded once as ip_blocked with the client's address and the path."""
+    settings.DANGO_IP_ALLOWLIST = ["192.0.2.0/24"]
+    for _ in range(3):
+        assert client.get("/accounts/login/", REMOTE_ADDR="203.0.113.50").status_code == 403
+    records = audit_log.records("ip_blocked")
+    assert len(records) == 1
+    assert records[0]["ip"] == "203.0.113.50"
+    assert records[0]["target"] == {"type": "path", "path": "/accounts/login/"}
+    assert records[0]["actor"] is None
