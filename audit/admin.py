@@ -22,6 +22,7 @@ from audit.export import FORMATS, escape_controls, write_records
 from audit.models import AuditRecord
 from audit.query import AuditFilter, InvalidFilter, ReadStats, iter_records, query
 from audit.signals import audit_log_viewed
+from rbac.admin_mixins import ReadOnlyPermissionAdminMixin
 from rbac.decorators import deny, has_permission
 
 logger = logging.getLogger("audit")
@@ -73,23 +74,10 @@ def _row(record: dict) -> dict:
 
 
 @admin.register(AuditRecord)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyPermissionAdminMixin, admin.ModelAdmin):
     """Lists the viewer on the admin index; its only pages are the viewer and the download."""
 
-    def has_module_permission(self, request) -> bool:
-        return has_permission(request.user, PERMISSION)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return has_permission(request.user, PERMISSION)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    view_permission = PERMISSION
 
     def get_urls(self):
         info = (self.opts.app_label, self.opts.model_name)

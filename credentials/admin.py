@@ -10,27 +10,14 @@ from credentials.exceptions import CredentialsError
 from credentials.masking import mask_value
 from credentials.models import StoredSecret
 from credentials.paths import format_path
-from rbac.decorators import has_permission
+from rbac.admin_mixins import ReadOnlyPermissionAdminMixin
 
 
 @admin.register(StoredSecret)
-class StoredSecretAdmin(admin.ModelAdmin):
+class StoredSecretAdmin(ReadOnlyPermissionAdminMixin, admin.ModelAdmin):
     """Read-only, masked list of sources and keys; changes go through the Credentials page."""
 
-    def has_module_permission(self, request) -> bool:
-        return has_permission(request.user, "source.view")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return has_permission(request.user, "source.view")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    view_permission = "source.view"
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
 
-from rbac.decorators import has_permission
+from rbac.admin_mixins import ReadOnlyPermissionAdminMixin
 from rbac.permissions import get_permission_by_codename
 from rbac.roles import ROLE_GROUP_NAMES
 
@@ -12,12 +12,14 @@ if admin.site.is_registered(Group):
 
 
 @admin.register(Group)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ReadOnlyPermissionAdminMixin, admin.ModelAdmin):
     """Read-only view of the role groups.
 
     Role permissions come from the registry in rbac/roles.py and are restored
     on every ``migrate``, so editing them here would only create drift.
     """
+
+    view_permission = "users.view"
 
     list_display = ["name", "permission_count", "member_count"]
     fields = ["name", "permission_names"]
@@ -41,17 +43,7 @@ class RoleAdmin(admin.ModelAdmin):
         )
         return format_html_join("\n", "<div>{}</div>", ((name,) for name in names))
 
-    def has_view_permission(self, request, obj=None):
-        return has_permission(request.user, "users.view")
 
-    def has_module_permission(self, request):
-        return has_permission(request.user, "users.view")
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
