@@ -35,9 +35,9 @@ def test_lockout_after_five_wrong_passwords(site, new_page):
     sign_in(page, base_url, EMAIL, one_time_password)
     expect(page.locator("h1")).to_have_text("Sign-in paused")
 
-    locked = [record for record in site.audit_records() if record["event"] == "account_locked"]
+    locked = [record for record in site.audit_records()
+              if record["event"] == "account_locked" and (record["target"] or {}).get("email") == EMAIL]
     assert len(locked) == 1
-    assert locked[0]["target"]["email"] == EMAIL
     assert locked[0]["ip"] == "127.0.0.1"
 
     site.manage("users", "unlock", EMAIL)
