@@ -22,7 +22,7 @@ def test_api_key_shown_once(site, new_page):
     page.goto(f"{base_url}/account/")
     expect(page.locator("#api-keys")).to_contain_text("You have no API keys.")
     page.click("text=Create an API key")
-    expect(page.locator("h1")).to_have_text("Confirm your password")
+    expect(page.locator("h1")).to_have_text("Confirm it is you")
     page.fill("main input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     expect(page).to_have_url(f"{base_url}/account/api-keys/new/")
