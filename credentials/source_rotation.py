@@ -1,9 +1,9 @@
 """Rotation of one data-source secret with a way back.
 
 Rotating writes the new value to secrets.toml and keeps the previous value,
-encrypted with the project's key list, in ``.dango/credential_backups`` until
-the operator confirms that the source works with the new value (the backup is
-then deleted) or rolls back to it. The backups file is one Fernet token over
+encrypted with the project's key list, in ``.dango/credential_backups``. The
+kept value is deleted when the operator confirms that the source works with
+the new value, or written back when the operator rolls back. The backups file is one Fernet token over
 a JSON object keyed by dotted path, re-encrypted when the key list rotates.
 """
 

@@ -1,8 +1,8 @@
 """Rotation of API keys with a grace period.
 
 A rotated key gets a successor with the same owner, name, scopes and
-lifetime; the old key is renamed and keeps working until the grace period
-ends, so scripts can switch over. ``revoke_retired_keys`` then revokes old
+lifetime. The old key is renamed and keeps working until the grace period
+ends, so scripts have time to switch over. ``revoke_retired_keys`` then revokes old
 keys whose grace period has passed.
 """
 
