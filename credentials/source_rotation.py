@@ -3,8 +3,9 @@
 Rotating writes the new value to secrets.toml and keeps the previous value,
 encrypted with the project's key list, in ``.dango/credential_backups``. The
 kept value is deleted when the operator confirms that the source works with
-the new value, or written back when the operator rolls back. The backups file is one Fernet token over
-a JSON object keyed by dotted path, re-encrypted when the key list rotates.
+the new value, or written back when the operator rolls back. The backups
+file is one Fernet token over a JSON object keyed by dotted path, and it is
+re-encrypted when the key list rotates.
 """
 
 import json
