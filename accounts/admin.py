@@ -105,7 +105,11 @@ class UserAdmin(RbacPermissionsMixin, DjangoUserAdmin):
     @admin.display(description="Role")
     def role(self, obj):
         names = [group.name for group in obj.groups.all() if group.name in ROLE_GROUP_NAMES]
-        return names[0] if len(names) == 1 else ("none" if not names else "several (invalid)")
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            return "none"
+        return "several (invalid)"
 
     @admin.display(description="2FA", boolean=True)
     def two_factor(self, obj):

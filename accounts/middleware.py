@@ -77,7 +77,7 @@ class SessionTimeoutMiddleware:
         touch_interval = settings.DANGO_SESSION_TOUCH_INTERVAL
         if not is_background_request(request) and now - last_activity >= touch_interval:
             # Recording activity at most once per interval keeps a busy page
-            # from writing the session on every request; the idle timeout can
+            # from writing the session on every request. The idle timeout can
             # therefore end a session up to one interval early.
             session[LAST_ACTIVITY_KEY] = now
             current = current_user_session(request)

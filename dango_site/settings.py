@@ -22,7 +22,12 @@ SECRET_KEY_FALLBACKS = _secret_keys[1:]
 
 DEBUG = env.get_bool("DANGO_DEBUG", False)
 
-_default_hosts = [DANGO_DOMAIN] if DANGO_DOMAIN else ([] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if DANGO_DOMAIN:
+    _default_hosts = [DANGO_DOMAIN]
+elif IS_PRODUCTION:
+    _default_hosts = []
+else:
+    _default_hosts = ["127.0.0.1", "localhost", "[::1]"]
 ALLOWED_HOSTS = env.get_list("DANGO_ALLOWED_HOSTS", _default_hosts)
 CSRF_TRUSTED_ORIGINS = [f"https://{DANGO_DOMAIN}"] if DANGO_DOMAIN else []
 
@@ -97,9 +102,9 @@ DATABASES = {
     "default": env.parse_database_url(os.environ.get("DATABASE_URL", ""), STATE_DIR / "dango.sqlite3")
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Lockout counters and the audit chain lean on row locks; on SQLite an
-    # immediate transaction takes the write lock up front instead of failing
-    # with "database is locked" when two requests upgrade a read lock at once.
+    # Lockout counters and the audit chain rely on row locks. On SQLite an
+    # immediate transaction takes the write lock up front, so two requests
+    # cannot both hold a read lock and then fail with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
